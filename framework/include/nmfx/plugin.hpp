@@ -1,0 +1,142 @@
+#pragma once
+/// @file plugin.hpp
+/// The four plugin interfaces (dataset, loss, solver, metric), the descriptor every plugin
+/// exports, and NMFX_EXPORT_PLUGIN, the one macro a plugin source file ends with.
+///
+/// Lifetime rules (Boost.DLL): every object a plugin creates is destroyed before its library is
+/// unloaded; the framework guarantees it by giving each object a deleter that owns the library.
+/// Plugins report errors by throwing nmfx::Error (or any std::exception); the framework catches
+/// them while the library is loaded.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <boost/config.hpp>
+#include <boost/dll/alias.hpp>
+
+#include <nmfx/abi.hpp>
+#include <nmfx/params.hpp>
+#include <nmfx/types.hpp>
+
+namespace nmfx {
+
+enum class PluginKind { dataset, loss, solver, metric };
+const char* to_string(PluginKind kind);
+
+/// Named numbers: what a metric returns, and what a solver adds to the trace (inner statistics).
+using Values = std::map<std::string, double>;
+
+/// Dataset: parameters -> the data matrix X.
+class BOOST_SYMBOL_VISIBLE Dataset {
+ public:
+  virtual ~Dataset();
+  /// Loads or generates X. Called once per distinct parameter set; the framework caches it.
+  virtual Data load() = 0;
+};
+
+/// Loss: f(X, W, H), and its gradient with respect to W and H split into a positive and a
+/// negative part, grad = pos - neg with pos, neg >= 0 elementwise (Lee & Seung 2001, section 5).
+/// A multiplicative-update solver is then W <- W * neg / pos for every loss.
+class BOOST_SYMBOL_VISIBLE Loss {
+ public:
+  virtual ~Loss();
+  /// Sizes workspaces for this X and rank. Called before any other method, once per run.
+  virtual void prepare(const Data& X, std::size_t rank) = 0;
+  virtual double value(const Data& X, const Matrix& W, const Matrix& H) = 0;
+  /// pos and neg are M x L, preallocated by the caller.
+  virtual void gradient_W(const Data& X, const Matrix& W, const Matrix& H, Matrix& pos, Matrix& neg) = 0;
+  /// pos and neg are L x N, preallocated by the caller.
+  virtual void gradient_H(const Data& X, const Matrix& W, const Matrix& H, Matrix& pos, Matrix& neg) = 0;
+};
+
+/// What a solver is asked to solve. Everything referenced outlives the solver's use of it.
+struct Problem {
+  const Data& X;
+  Loss& loss;
+  std::string loss_name;
+  std::size_t rank;
+  int threads;  ///< cores the solver may use (BLAS is already set to this)
+};
+
+/// Solver: one outer iteration per step() (or one pass over the entries, for online solvers).
+/// The clock runs only during step(); prepare() is not timed and is where workspaces are sized.
+class BOOST_SYMBOL_VISIBLE Solver {
+ public:
+  virtual ~Solver();
+  virtual void prepare(const Problem& problem, Matrix& W, Matrix& H) = 0;
+  virtual void step(Matrix& W, Matrix& H) = 0;
+  /// Inner statistics of the last step (e.g. inner iterations), added to the trace at checkpoints.
+  virtual Values stats() const { return {}; }
+};
+
+/// Everything a metric may look at. The clock is stopped while metrics run.
+struct MetricContext {
+  const Data& X;
+  const Matrix& W;
+  const Matrix& H;
+  std::size_t iteration;
+  double loss;             ///< the cell's loss at this checkpoint
+  std::string loss_name;   ///< the cell's loss plugin
+  const json& cell;        ///< the cell's full parameters
+  const json& trace;       ///< the trace so far, columnar: {"iteration": [...], "loss": [...], ...}
+  /// Value of any loss plugin by name at (X, W, H), e.g. to report KL while minimizing Frobenius.
+  std::function<double(const std::string&)> loss_of;
+};
+
+class BOOST_SYMBOL_VISIBLE Metric {
+ public:
+  virtual ~Metric();
+  virtual Values evaluate(const MetricContext& context) = 0;
+};
+
+/// The one descriptor a plugin exports. Read (after the ABI check) before any object is created.
+struct PluginDescriptor {
+  int abi_version = NMFX_ABI_VERSION;
+  std::size_t descriptor_size = sizeof(PluginDescriptor);
+  PluginKind kind = PluginKind::solver;
+  std::string name;         ///< what specs call it
+  std::string version;      ///< the plugin's own version, recorded in results
+  std::string description;  ///< one line
+  std::vector<ParamSpec> params;
+  /// Solvers: the losses they can minimize; "*" means any loss (through its gradient split).
+  std::vector<std::string> losses;
+  /// Solvers and losses: the data kinds they accept ("dense").
+  std::vector<std::string> data_kinds;
+  /// Returns a new object of the plugin's interface type (Dataset*, Loss*, Solver*, Metric*).
+  void* (*create)(const Params&) = nullptr;
+};
+
+template <class Interface> constexpr PluginKind kind_of();
+template <> constexpr PluginKind kind_of<Dataset>() { return PluginKind::dataset; }
+template <> constexpr PluginKind kind_of<Loss>() { return PluginKind::loss; }
+template <> constexpr PluginKind kind_of<Solver>() { return PluginKind::solver; }
+template <> constexpr PluginKind kind_of<Metric>() { return PluginKind::metric; }
+
+/// A descriptor for class Impl implementing Interface, constructed from its Params.
+template <class Interface, class Impl>
+PluginDescriptor describe(std::string name, std::string version, std::string description) {
+  PluginDescriptor d;
+  d.kind = kind_of<Interface>();
+  d.name = std::move(name);
+  d.version = std::move(version);
+  d.description = std::move(description);
+  d.data_kinds = {"dense"};
+  d.create = [](const Params& p) -> void* { return static_cast<Interface*>(new Impl(p)); };
+  return d;
+}
+
+}  // namespace nmfx
+
+/// Ends a plugin's source file: exports the ABI version and the descriptor built by `describe_fn`
+/// (a function returning nmfx::PluginDescriptor).
+#define NMFX_EXPORT_PLUGIN(describe_fn)                                              \
+  namespace nmfx_plugin_export {                                                     \
+  int abi_version() { return NMFX_ABI_VERSION; }                                     \
+  const ::nmfx::PluginDescriptor& descriptor() {                                     \
+    static const ::nmfx::PluginDescriptor d = describe_fn();                         \
+    return d;                                                                        \
+  }                                                                                  \
+  }                                                                                  \
+  BOOST_DLL_ALIAS(nmfx_plugin_export::abi_version, nmfx_abi_version)                 \
+  BOOST_DLL_ALIAS(nmfx_plugin_export::descriptor, nmfx_descriptor)

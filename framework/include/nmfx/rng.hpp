@@ -1,0 +1,23 @@
+#pragma once
+/// @file rng.hpp
+/// A random stream whose output is fixed by the C++ standard (mt19937_64) and by this file, so the
+/// same seed gives the same numbers with any compiler or standard library.
+#include <cstdint>
+#include <random>
+
+namespace nmfx {
+
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : engine_(seed) {}
+  /// Uniform on [0, 1): the top 53 bits of one draw.
+  double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
+  /// Standard normal, Box-Muller on two uniforms (no cached second value, so streams stay simple).
+  double normal();
+  std::uint64_t next() { return engine_(); }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+}  // namespace nmfx

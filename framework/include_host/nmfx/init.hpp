@@ -1,0 +1,20 @@
+#pragma once
+/// @file init.hpp
+/// Initial factors W (M x L) and H (L x N), from the cell's seed: every solver and loss of the same
+/// seed, data and rank starts from the same point.
+#include <cstdint>
+#include <string>
+
+#include <nmfx/types.hpp>
+
+namespace nmfx {
+
+/// init = {"method": "random", "distribution": "uniform"|"halfnormal", "scale": "auto"|"none"}
+///      | {"method": "file", "W": path, "H": path}   (paths resolved against base_dir)
+void initialize(const json& init, const Data& X, std::size_t rank, std::uint64_t seed,
+                const std::string& base_dir, Matrix& W, Matrix& H);
+
+/// The keys and choices `init` accepts, for the spec checker.
+extern const char* const kInitMethods[];
+
+}  // namespace nmfx

@@ -1,0 +1,44 @@
+#pragma once
+/// @file runner.hpp
+/// Runs the cells of a grid, one at a time, and writes one JSON result per cell.
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nmfx/grid.hpp>
+
+namespace nmfx {
+
+constexpr int kResultsSchemaVersion = 1;
+
+struct RunOptions {
+  bool resume = false;  ///< skip cells whose result file is complete (status ok)
+  bool force = false;   ///< run cells again even if their result exists
+  std::string output;   ///< overrides the spec's output folder when not empty
+};
+
+struct RunSummary {
+  int ok = 0, failed = 0, skipped = 0, resumed = 0;
+  std::string output;
+  std::vector<json> results;  ///< every result of the grid, in grid order
+};
+
+/// Runs every cell. A failing cell is recorded and the grid goes on. Throws SpecError only before
+/// anything runs (e.g. results already present without --resume or --force).
+RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
+                    const RunOptions& options, std::ostream& progress);
+
+/// The table printed after a run: one row per (dataset, solver, loss, rank), mean +- sd over seeds.
+std::string summary_table(const std::vector<json>& results);
+
+/// The checks every dataset's X gets (finite, nonnegative, not empty, not all zero; errors name the
+/// dataset, the count and the first position) and the statistics solvers rely on (norm_sq, mean, nnz).
+void finalize(Data& X, const std::string& dataset);
+
+/// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half.
+void write_file_atomic(const std::string& path, const std::string& text);
+
+/// Facts about this build and machine, recorded in every result.
+json environment();
+
+}  // namespace nmfx

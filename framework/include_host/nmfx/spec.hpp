@@ -1,0 +1,53 @@
+#pragma once
+/// @file spec.hpp
+/// The YAML experiment spec: parsed and checked completely before anything runs.
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nmfx/registry.hpp>
+
+namespace nmfx {
+
+/// A spec error: "<file>:<line>: <key>: <what>", and exit status 2.
+class SpecError : public Error {
+ public:
+  SpecError(const std::string& file, int line, const std::string& key, const std::string& what);
+  ~SpecError() override;
+};
+
+/// A plugin named in a spec, with its parameters as written (a list is a grid axis).
+struct PluginRef {
+  std::string name;
+  json params = json::object();
+  std::string key;  ///< where it stands in the spec, e.g. "solvers[1]"
+  int line = 0;
+  std::map<std::string, int> param_lines;
+};
+
+struct Spec {
+  std::string file;  ///< as given on the command line
+  std::string dir;   ///< its folder: relative paths in the spec are resolved against it
+  std::string name;
+  std::string description;
+  std::vector<PluginRef> datasets, solvers, losses, metrics;
+  std::vector<long long> ranks;
+  std::vector<long long> seeds;
+  json init;         ///< {"method": ..., ...}; values may be lists (axes)
+  json stopping;     ///< {"max_iter", "max_time_s", "tol"}; values may be lists (axes)
+  json checkpoints;  ///< {"every": k} or {"log": n}
+  int threads = 1;
+  std::string output;
+  std::vector<std::string> plugin_paths;  ///< resolved against dir
+  std::map<std::string, int> lines;       ///< line of every top-level and nested key, for errors
+  int line_of(const std::string& key) const;
+};
+
+/// Reads and checks the spec's structure and types (not yet its plugins). Throws SpecError.
+Spec parse_spec(const std::string& file);
+
+/// Checks every plugin name, every parameter value of every grid axis, and every solver-loss pair
+/// against the registry. Throws SpecError naming the line and key.
+void validate_spec(const Spec& spec, const Registry& registry);
+
+}  // namespace nmfx

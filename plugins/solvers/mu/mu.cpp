@@ -1,0 +1,72 @@
+// Lee & Seung multiplicative updates for any loss, as diagonally rescaled gradient descent
+// (Lee & Seung 2001, section 5): W <- W * neg / pos with grad = pos - neg, so eq. 4 (Frobenius)
+// and eq. 5 (KL) are one loop, and a new loss needs only its gradient split.
+#include <algorithm>
+#include <string>
+
+#include <nmfx/plugin.hpp>
+
+namespace {
+
+class Mu final : public nmfx::Solver {
+ public:
+  explicit Mu(const nmfx::Params& p) : eps_(p.real("eps")) {}
+
+  void prepare(const nmfx::Problem& problem, nmfx::Matrix& W, nmfx::Matrix& H) override {
+    const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
+    if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
+      throw nmfx::Error("mu: W is " + shape(W) + " and H is " + shape(H) + ", expected " + std::to_string(M) +
+                        "x" + std::to_string(L) + " and " + std::to_string(L) + "x" + std::to_string(N));
+    // Keep the referents rather than the Problem itself, which may be a temporary.
+    X_ = &problem.X;
+    loss_ = &problem.loss;
+    pos_W_.resize({M, L});
+    neg_W_.resize({M, L});
+    pos_H_.resize({L, N});
+    neg_H_.resize({L, N});
+  }
+
+  void step(nmfx::Matrix& W, nmfx::Matrix& H) override {
+    if (!loss_) throw nmfx::Error("mu: step() called before prepare()");
+    // W first, then H with the new W (seed 001, Listing 1).
+    loss_->gradient_W(*X_, W, H, pos_W_, neg_W_);
+    update(W, pos_W_, neg_W_);
+    loss_->gradient_H(*X_, W, H, pos_H_, neg_H_);
+    update(H, pos_H_, neg_H_);
+  }
+
+ private:
+  // A <- A * neg / max(pos, eps): eps guards zero denominators as np.maximum(den, eps) does.
+  void update(nmfx::Matrix& A, const nmfx::Matrix& pos, const nmfx::Matrix& neg) const {
+    double* a = A.data();
+    const double* p = pos.data();
+    const double* n = neg.data();
+    const std::size_t size = A.size();
+    const double eps = eps_;
+    for (std::size_t k = 0; k < size; ++k) a[k] *= n[k] / std::max(p[k], eps);
+  }
+
+  static std::string shape(const nmfx::Matrix& A) {
+    return std::to_string(A.shape(0)) + "x" + std::to_string(A.shape(1));
+  }
+
+  double eps_;
+  const nmfx::Data* X_ = nullptr;
+  nmfx::Loss* loss_ = nullptr;
+  nmfx::Matrix pos_W_, neg_W_, pos_H_, neg_H_;
+};
+
+nmfx::PluginDescriptor describe() {
+  auto d = nmfx::describe<nmfx::Solver, Mu>(
+      "mu", "1.0.0", "Lee & Seung multiplicative updates (W then H) for any loss with a gradient split");
+  d.params = {
+      nmfx::param_real("eps", 1e-10, "floor of the update denominators, max(pos, eps)", 0.0),
+  };
+  d.losses = {"*"};
+  d.data_kinds = {"dense"};
+  return d;
+}
+
+}  // namespace
+
+NMFX_EXPORT_PLUGIN(describe)
