@@ -1,9 +1,15 @@
+#include <algorithm>
+
 #include <cblas.h>
+#include <omp.h>
 
 #include <nmfx/linalg.hpp>
 
 // Declared by OpenBLAS's cblas.h; named here so a different cblas.h still compiles.
 extern "C" {
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
+             const int* ldb, int* info);
 void openblas_set_num_threads(int);
 int openblas_get_num_threads(void);
 char* openblas_get_config(void);
@@ -28,15 +34,98 @@ void gemm(const Matrix& A, Trans ta, const Matrix& B, Trans tb, Matrix& C, doubl
               static_cast<int>(B.shape(1)), beta, C.data(), static_cast<int>(C.shape(1)));
 }
 
+bool cholesky_factor(Matrix& G) {
+  if (G.shape(0) != G.shape(1)) throw Error("cholesky_factor: G is not square");
+  const int n = static_cast<int>(G.shape(0));
+  int info = 0;
+  if (n == 0) return true;
+  // G is symmetric, so its row-major storage is also its column-major storage.
+  dpotrf_("L", &n, G.data(), &n, &info);
+  if (info < 0) throw Error("cholesky_factor: LAPACK dpotrf argument " + std::to_string(-info) + " is illegal");
+  return info == 0;
+}
+
+void cholesky_solve_rows(const Matrix& factor, Matrix& B) {
+  const int n = static_cast<int>(factor.shape(0));
+  const int nrhs = static_cast<int>(B.shape(0));
+  if (B.shape(1) != factor.shape(0)) throw Error("cholesky_solve_rows: B's rows do not match G");
+  if (n == 0 || nrhs == 0) return;
+  int info = 0;
+  dpotrs_("L", &n, &nrhs, factor.data(), &n, B.data(), &n, &info);
+  if (info != 0) throw Error("cholesky_solve_rows: LAPACK dpotrs info " + std::to_string(info));
+}
+
 double inner(const Matrix& A, const Matrix& B) {
   if (A.shape() != B.shape()) throw Error("inner: shapes do not match");
   return cblas_ddot(static_cast<int>(A.size()), A.data(), 1, B.data(), 1);
 }
 
-void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
+void set_threads(int threads) {
+  openblas_set_num_threads(threads);
+  omp_set_num_threads(threads);
+}
 int blas_threads() { return openblas_get_num_threads(); }
 std::string blas_info() {
   return std::string("OpenBLAS ") + openblas_get_config() + " (core " + openblas_get_corename() + ")";
+}
+
+}  // namespace nmfx
+
+namespace nmfx {
+
+void DataProducts::prepare(const Data& X, std::size_t rank) {
+  X_ = &X;
+  if (X.kind == DataKind::sparse) {
+    Ht_ = Matrix::from_shape({X.cols(), rank});
+    XtW_ = Matrix::from_shape({X.cols(), rank});
+  }
+}
+
+void DataProducts::XHt(const Matrix& H, Matrix& out) {
+  const Data& X = *X_;
+  if (X.kind == DataKind::dense) return gemm(X.dense, Trans::no, H, Trans::yes, out);
+  const std::size_t L = H.shape(0), N = H.shape(1), M = X.rows();
+  if (N != X.cols() || out.shape(0) != M || out.shape(1) != L || Ht_.shape(1) != L)
+    throw Error("DataProducts::XHt: shapes do not match the prepared problem");
+  for (std::size_t a = 0; a < L; ++a)
+    for (std::size_t j = 0; j < N; ++j) Ht_(j, a) = H(a, j);
+  const SparseMatrix& S = X.sparse;
+  const double* ht = Ht_.data();
+  double* o = out.data();
+#pragma omp parallel for schedule(dynamic, 64)
+  for (std::size_t i = 0; i < M; ++i) {
+    double* row = o + i * L;
+    for (std::size_t a = 0; a < L; ++a) row[a] = 0.0;
+    for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k) {
+      const double x = S.values[k];
+      const double* h = ht + static_cast<std::size_t>(S.indices[k]) * L;
+      for (std::size_t a = 0; a < L; ++a) row[a] += x * h[a];
+    }
+  }
+}
+
+void DataProducts::WtX(const Matrix& W, Matrix& out) {
+  const Data& X = *X_;
+  if (X.kind == DataKind::dense) return gemm(W, Trans::yes, X.dense, Trans::no, out);
+  const std::size_t M = W.shape(0), L = W.shape(1), N = X.cols();
+  if (M != X.rows() || out.shape(0) != L || out.shape(1) != N || XtW_.shape(1) != L)
+    throw Error("DataProducts::WtX: shapes do not match the prepared problem");
+  // (W^T X)^T = X^T W: row j of X^T gathers rows of W, contiguous.
+  const SparseMatrix& T = X.sparse_t;
+  const double* w = W.data();
+  double* r = XtW_.data();
+#pragma omp parallel for schedule(dynamic, 64)
+  for (std::size_t j = 0; j < N; ++j) {
+    double* row = r + j * L;
+    for (std::size_t a = 0; a < L; ++a) row[a] = 0.0;
+    for (std::size_t k = T.indptr[j]; k < T.indptr[j + 1]; ++k) {
+      const double x = T.values[k];
+      const double* wi = w + static_cast<std::size_t>(T.indices[k]) * L;
+      for (std::size_t a = 0; a < L; ++a) row[a] += x * wi[a];
+    }
+  }
+  for (std::size_t a = 0; a < L; ++a)
+    for (std::size_t j = 0; j < N; ++j) out(a, j) = XtW_(j, a);
 }
 
 }  // namespace nmfx

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <nmfx/init.hpp>
+#include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/runner.hpp>
 
@@ -33,11 +34,27 @@ std::string utc_now() {
 
 void finalize(Data& X, const std::string& dataset) {
   if (X.rows() == 0 || X.cols() == 0) throw Error("dataset '" + dataset + "' returned an empty matrix");
+  const bool sparse = X.kind == DataKind::sparse;
+  if (sparse) {
+    const SparseMatrix& S = X.sparse;
+    if (S.indptr.size() != S.rows + 1 || S.indptr.front() != 0 || S.indptr.back() != S.values.size() ||
+        S.indices.size() != S.values.size())
+      throw Error("dataset '" + dataset + "' returned a malformed sparse matrix (indptr/indices/values disagree)");
+    for (std::size_t i = 0; i < S.rows; ++i) {
+      if (S.indptr[i] > S.indptr[i + 1]) throw Error("dataset '" + dataset + "': sparse row offsets decrease at row " + std::to_string(i));
+      for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k)
+        if (S.indices[k] >= S.cols || (k > S.indptr[i] && S.indices[k] <= S.indices[k - 1]))
+          throw Error("dataset '" + dataset + "': sparse row " + std::to_string(i) +
+                      " has a column index out of range or out of order");
+    }
+  }
+  const double* values = sparse ? X.sparse.values.data() : X.dense.data();
+  const std::size_t count = sparse ? X.sparse.values.size() : X.dense.size();
   double sum = 0, sq = 0;
   std::size_t nnz = 0, negatives = 0, nonfinite = 0;
-  std::size_t first_bad = X.dense.size();
-  for (std::size_t k = 0; k < X.dense.size(); ++k) {
-    const double v = X.dense.data()[k];
+  std::size_t first_bad = count;
+  for (std::size_t k = 0; k < count; ++k) {
+    const double v = values[k];
     if (!std::isfinite(v)) {
       ++nonfinite;
       first_bad = std::min(first_bad, k);
@@ -50,15 +67,21 @@ void finalize(Data& X, const std::string& dataset) {
     nnz += v != 0.0;
   }
   if (nonfinite || negatives) {
-    const std::size_t i = first_bad / X.cols(), j = first_bad % X.cols();
+    std::size_t i = first_bad / X.cols(), j = first_bad % X.cols();
+    if (sparse) {
+      i = static_cast<std::size_t>(std::upper_bound(X.sparse.indptr.begin(), X.sparse.indptr.end(), first_bad) -
+                                   X.sparse.indptr.begin()) - 1;
+      j = X.sparse.indices[first_bad];
+    }
     throw Error("dataset '" + dataset + "' has " + std::to_string(nonfinite) + " NaN/Inf and " +
                 std::to_string(negatives) + " negative entries, the first at (" + std::to_string(i) + ", " +
                 std::to_string(j) + "); NMF needs a finite X >= 0");
   }
   if (nnz == 0) throw Error("dataset '" + dataset + "' is all zeros");
   X.norm_sq = sq;
-  X.mean = sum / static_cast<double>(X.dense.size());
+  X.mean = sum / (static_cast<double>(X.rows()) * static_cast<double>(X.cols()));
   X.nnz = nnz;
+  if (sparse) X.sparse_t = X.sparse.transposed();
 }
 
 namespace {
@@ -162,7 +185,7 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
 
     const std::size_t rank = c["rank"];
     const int threads = c["threads"];
-    set_blas_threads(threads);
+    set_threads(threads);
     env["blas_threads"] = blas_threads();
     const std::string loss_name = c["loss"]["name"];
     auto loss = registry.create<Loss>(loss_name, with_paths_resolved(*loss_d, c["loss"]["params"], spec.dir));
@@ -171,11 +194,21 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     std::vector<std::shared_ptr<Metric>> metrics;
     for (const auto& m : c["metrics"]) metrics.push_back(registry.create<Metric>(m["name"], m["params"]));
 
+    const json& reg = c["regularization"];
+    const double l1_ratio = reg["l1_ratio"];
+    const Penalty penalty{reg["alpha_W"].get<double>() * l1_ratio, reg["alpha_W"].get<double>() * (1 - l1_ratio),
+                          reg["alpha_H"].get<double>() * l1_ratio, reg["alpha_H"].get<double>() * (1 - l1_ratio)};
+
     Matrix W, H;
     initialize(c["init"], X, rank, c["seed"].get<std::uint64_t>(), spec.dir, W, H);
+    if (c["init_scaling"] == "optimal") scale_optimally(X, W, H, threads);
     loss->prepare(X, rank);
-    Problem problem{X, *loss, loss_name, rank, threads};
+    Problem problem{X, *loss, loss_name, rank, threads, penalty};
     solver->prepare(problem, W, H);
+    StationarityMeter stationarity;
+    const double pg_tol = c["stopping"]["pg_tol"];
+    if (pg_tol > 0) stationarity.prepare(X.rows(), X.cols(), rank);
+    double initial_pg = 0;
 
     // Other losses a metric asks for, each prepared once.
     std::map<std::string, std::shared_ptr<Loss>> other_losses;
@@ -190,24 +223,36 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     };
 
     // Checkpoint: the clock is stopped; loss, metrics and the solver's inner statistics are recorded.
+    // Returns the objective, loss + penalty, which tol watches.
+    bool stationary = false;
     auto evaluate = [&](bool after_step) {
       const auto t0 = Clock::now();
       const std::size_t row = trace.contains("iteration") ? trace["iteration"].size() : 0;
       const double value = loss->value(X, W, H);
+      const double objective = value + penalty.value(W, H);
       put(trace, "iteration", iteration, row);
       put(trace, "solver_seconds", solver_seconds, row);
       put(trace, "loss", value, row);
-      MetricContext context{X, W, H, iteration, value, loss_name, c, trace, loss_of};
+      if (penalty.any()) put(trace, "objective", objective, row);
+      if (pg_tol > 0) {
+        // Lin (2007): stop when ||grad^P f|| <= pg_tol * ||grad^P f|| at the start.
+        const Stationarity s = stationarity.measure(X, *loss, penalty, W, H);
+        const double pg = std::hypot(s.projected_gradient_W, s.projected_gradient_H);
+        if (row == 0) initial_pg = pg;
+        put(trace, "projected_gradient", pg, row);
+        stationary = row > 0 && pg <= pg_tol * initial_pg;
+      }
+      MetricContext context{X, W, H, iteration, value, loss_name, *loss, penalty, rank, c, trace, loss_of};
       for (auto& m : metrics)
         for (const auto& [k, v] : m->evaluate(context)) put(trace, k, v, row);
       if (after_step)
         for (const auto& [k, v] : solver->stats()) put(trace, k, v, row);
       eval_seconds += seconds_since(t0);
       put(trace, "eval_seconds", eval_seconds, row);
-      if (!std::isfinite(value))
-        throw Error("loss is " + std::string(std::isnan(value) ? "NaN" : "infinite") + " at iteration " +
+      if (!std::isfinite(objective))
+        throw Error("loss is " + std::string(std::isnan(objective) ? "NaN" : "infinite") + " at iteration " +
                     std::to_string(iteration) + " (diverged)");
-      return value;
+      return objective;
     };
 
     const std::size_t max_iter = c["stopping"]["max_iter"];
@@ -227,6 +272,10 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
         // tol: relative decrease of the loss since the previous checkpoint.
         if (tol > 0 && previous - value <= tol * previous) {
           stop_reason = "tol";
+          break;
+        }
+        if (stationary) {
+          stop_reason = "pg_tol";
           break;
         }
         previous = value;
@@ -288,6 +337,8 @@ json flat_record(const json& r) {
       f[std::string(part) + "." + it.key()] = *it;
   }
   for (auto it = r["cell"]["init"].begin(); it != r["cell"]["init"].end(); ++it) f["init." + it.key()] = *it;
+  f["init_scaling"] = r["cell"]["init_scaling"];
+  for (auto it = r["cell"]["regularization"].begin(); it != r["cell"]["regularization"].end(); ++it) f[it.key()] = *it;
   for (auto it = r["final"].begin(); it != r["final"].end(); ++it)
     if (!f.contains(it.key())) f[it.key()] = *it;
   return f;

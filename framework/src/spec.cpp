@@ -27,8 +27,10 @@ namespace {
 
 const std::vector<std::string> kTopKeys = {"name",    "description", "datasets", "solvers",     "losses",
                                            "ranks",   "seeds",       "repeats",  "init",        "stopping",
-                                           "metrics", "checkpoints", "threads",  "output",      "plugin_paths"};
-const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol"};
+                                           "metrics", "checkpoints", "threads",  "output",      "plugin_paths",
+                                           "regularization", "init_scaling"};
+const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol"};
+const std::vector<std::string> kRegularizationKeys = {"alpha_W", "alpha_H", "l1_ratio"};
 const std::vector<std::string> kInitKeys = {"method", "distribution", "scale", "W", "H"};
 const std::vector<std::string> kCheckpointKeys = {"every", "log"};
 const std::vector<std::string> kPluginKeys = {"name", "params"};
@@ -174,7 +176,7 @@ void check_axis(const Spec& spec, const json& object, const std::string& prefix,
     try {
       resolve_params({schema}, json::object({{schema.name, one}}));
     } catch (const ParamError& e) {
-      const std::string key = prefix + "." + schema.name;
+      const std::string key = prefix.empty() ? schema.name : prefix + "." + schema.name;
       throw SpecError(spec.file, spec.line_of(key), key, e.what());
     }
   }
@@ -239,16 +241,33 @@ Spec parse_spec(const std::string& file) {
       spec.init.update(r.map_of_axes(init, "init", kInitKeys));
     }
   }
-  if (!spec.init["method"].is_array() && spec.init["method"] == "file") {
+  // Keys that mean nothing for the chosen method stay out of the cell (and of its hash).
+  if (!spec.init["method"].is_array() && spec.init["method"] != "random") {
     spec.init.erase("distribution");
     spec.init.erase("scale");
   }
 
-  spec.stopping = json{{"max_iter", 200}, {"max_time_s", 0.0}, {"tol", 0.0}};
+  if (const auto scaling = root["init_scaling"]) spec.init_scaling = r.value_or_axis(scaling, "init_scaling");
+  check_axis(spec, json{{"init_scaling", spec.init_scaling}}, "",
+             param_choice("init_scaling", "none", {"none", "optimal"}, ""));
+
+  spec.stopping = json{{"max_iter", 200}, {"max_time_s", 0.0}, {"tol", 0.0}, {"pg_tol", 0.0}};
   if (const auto stopping = root["stopping"]) spec.stopping.update(r.map_of_axes(stopping, "stopping", kStoppingKeys));
   check_axis(spec, spec.stopping, "stopping", param_int("max_iter", 200, "", 0));
   check_axis(spec, spec.stopping, "stopping", param_real("max_time_s", 0, "", 0));
   check_axis(spec, spec.stopping, "stopping", param_real("tol", 0, "", 0, 1));
+  check_axis(spec, spec.stopping, "stopping", param_real("pg_tol", 0, "", 0, 1));
+
+  spec.regularization = json{{"alpha_W", 0.0}, {"alpha_H", "same"}, {"l1_ratio", 0.0}};
+  if (const auto reg = root["regularization"])
+    spec.regularization.update(r.map_of_axes(reg, "regularization", kRegularizationKeys));
+  check_axis(spec, spec.regularization, "regularization", param_real("alpha_W", 0, "", 0));
+  check_axis(spec, spec.regularization, "regularization", param_real("l1_ratio", 0, "", 0, 1));
+  for (const json& v : spec.regularization["alpha_H"].is_array() ? spec.regularization["alpha_H"]
+                                                                 : json::array({spec.regularization["alpha_H"]}))
+    if (!(v == "same" || (v.is_number() && v.get<double>() >= 0)))
+      throw SpecError(spec.file, spec.line_of("regularization.alpha_H"), "regularization.alpha_H",
+                      "must be a number >= 0 or 'same' (as alpha_W), got " + v.dump());
 
   spec.checkpoints = json{{"every", 10}};
   if (const auto cp = root["checkpoints"]) {
@@ -318,8 +337,17 @@ void validate_spec(const Spec& spec, const Registry& registry) {
   for (const auto& d : spec.datasets) check_plugin(d, PluginKind::dataset, true);
   for (const auto& l : spec.losses) check_plugin(l, PluginKind::loss, true);
   for (const auto& m : spec.metrics) check_plugin(m, PluginKind::metric, false);
+  bool any_penalty = false;
+  for (const char* k : {"alpha_W", "alpha_H"}) {
+    const json& v = spec.regularization[k];
+    for (const json& one : v.is_array() ? v : json::array({v})) any_penalty = any_penalty || (one.is_number() && one != 0);
+  }
   for (const auto& s : spec.solvers) {
     const LoadedPlugin* p = check_plugin(s, PluginKind::solver, true);
+    if (any_penalty && !p->descriptor->penalties)
+      throw SpecError(spec.file, spec.line_of("regularization"), "regularization",
+                      "solver '" + s.name + "' (" + s.key + ") cannot honour L1/L2 penalties; set alpha_W and alpha_H to 0 "
+                      "or use a solver that can");
     const auto& losses = p->descriptor->losses;
     for (const auto& l : spec.losses) {
       if (std::find(losses.begin(), losses.end(), "*") != losses.end() ||
@@ -334,7 +362,8 @@ void validate_spec(const Spec& spec, const Registry& registry) {
   }
 
   // init
-  check_axis(spec, spec.init, "init", param_choice("method", "random", {"random", "file"}, ""));
+  check_axis(spec, spec.init, "init",
+             param_choice("method", "random", {"random", "file", "nndsvd", "nndsvda", "nndsvdar"}, ""));
   check_axis(spec, spec.init, "init", param_choice("distribution", "uniform", {"uniform", "halfnormal"}, ""));
   check_axis(spec, spec.init, "init", param_choice("scale", "auto", {"auto", "none"}, ""));
   const json methods = spec.init["method"].is_array() ? spec.init["method"] : json::array({spec.init["method"]});

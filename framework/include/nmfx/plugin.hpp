@@ -50,13 +50,24 @@ class BOOST_SYMBOL_VISIBLE Loss {
   virtual void gradient_H(const Data& X, const Matrix& W, const Matrix& H, Matrix& pos, Matrix& neg) = 0;
 };
 
-/// What a solver is asked to solve. Everything referenced outlives the solver's use of it.
+/// Elastic-net penalties on the factors, added to the loss (scikit-learn's alpha_W, alpha_H and
+/// l1_ratio, without its data-size scaling): l1_W ||W||_1 + l2_W/2 ||W||_F^2 + l1_H ||H||_1 + l2_H/2 ||H||_F^2.
+/// Seed 003's lambda/2 (||P||^2 + ||Q||^2) is l2_W = l2_H = lambda.
+struct Penalty {
+  double l1_W = 0, l2_W = 0, l1_H = 0, l2_H = 0;
+  bool any() const { return l1_W != 0 || l2_W != 0 || l1_H != 0 || l2_H != 0; }
+  double value(const Matrix& W, const Matrix& H) const;
+};
+
+/// What a solver is asked to solve: minimize loss(X, WH) + penalty(W, H) over W, H >= 0.
+/// Everything referenced outlives the solver's use of it.
 struct Problem {
   const Data& X;
   Loss& loss;
   std::string loss_name;
   std::size_t rank;
-  int threads;  ///< cores the solver may use (BLAS is already set to this)
+  int threads;      ///< cores the solver may use (BLAS is already set to this)
+  Penalty penalty;  ///< all zero unless the solver's descriptor says it honours penalties
 };
 
 /// Solver: one outer iteration per step() (or one pass over the entries, for online solvers).
@@ -78,6 +89,9 @@ struct MetricContext {
   std::size_t iteration;
   double loss;             ///< the cell's loss at this checkpoint
   std::string loss_name;   ///< the cell's loss plugin
+  Loss& cell_loss;         ///< the cell's loss object (prepared), e.g. for gradients
+  const Penalty& penalty;  ///< the cell's penalty; the objective is loss + penalty.value(W, H)
+  std::size_t rank;
   const json& cell;        ///< the cell's full parameters
   const json& trace;       ///< the trace so far, columnar: {"iteration": [...], "loss": [...], ...}
   /// Value of any loss plugin by name at (X, W, H), e.g. to report KL while minimizing Frobenius.
@@ -101,8 +115,11 @@ struct PluginDescriptor {
   std::vector<ParamSpec> params;
   /// Solvers: the losses they can minimize; "*" means any loss (through its gradient split).
   std::vector<std::string> losses;
-  /// Solvers and losses: the data kinds they accept ("dense").
+  /// Solvers and losses: the data kinds they accept ("dense", "sparse").
   std::vector<std::string> data_kinds;
+  /// Solvers: whether they minimize loss + Problem::penalty. A spec with a nonzero penalty is
+  /// refused for a solver that does not.
+  bool penalties = false;
   /// Returns a new object of the plugin's interface type (Dataset*, Loss*, Solver*, Metric*).
   void* (*create)(const Params&) = nullptr;
 };

@@ -2,8 +2,10 @@
 /// @file types.hpp
 /// The matrix and data types that cross the plugin boundary.
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <xtensor/xtensor.hpp>
@@ -15,22 +17,37 @@ using Matrix = xt::xtensor<double, 2, xt::layout_type::row_major>;
 using json = nlohmann::json;
 
 /// What kind of matrix a dataset returned. Solvers and losses declare the kinds they support.
-enum class DataKind { dense };
+enum class DataKind { dense, sparse };
 const char* to_string(DataKind kind);
 
+/// Compressed sparse rows: the entries of row i are values[indptr[i] .. indptr[i+1]), in columns
+/// indices[...], sorted and unique within a row. Zeros of X are not stored.
+struct SparseMatrix {
+  std::size_t rows = 0, cols = 0;
+  std::vector<std::size_t> indptr;     ///< rows + 1 offsets
+  std::vector<std::uint32_t> indices;  ///< column of each entry
+  std::vector<double> values;
+  std::size_t nnz() const { return values.size(); }
+  /// The transpose, also in CSR (that is, this matrix in CSC).
+  SparseMatrix transposed() const;
+};
+
 /// The data matrix X of one problem, with statistics the framework fills in once after loading.
+/// X is M x N with one column per sample (seed 004: "the columns of an n x m matrix V").
 struct Data {
   DataKind kind = DataKind::dense;
-  Matrix dense;  ///< M x N, one column per sample (seed 004: "the columns of an n x m matrix V")
+  Matrix dense;         ///< kind dense: M x N
+  SparseMatrix sparse;  ///< kind sparse: X in CSR
   json info = json::object();  ///< free-form facts a dataset wants kept with the results
 
   // Filled by the framework (finalize()), never by the dataset.
-  double norm_sq = 0.0;  ///< ||X||_F^2
-  double mean = 0.0;     ///< mean of all M*N entries
-  std::size_t nnz = 0;   ///< number of nonzero entries
+  SparseMatrix sparse_t;  ///< kind sparse: X^T in CSR, so that W^T X is as fast as X H^T
+  double norm_sq = 0.0;   ///< ||X||_F^2
+  double mean = 0.0;      ///< mean of all M*N entries (zeros included)
+  std::size_t nnz = 0;    ///< number of nonzero entries: P in Gillis & Glineur's cost model
 
-  std::size_t rows() const { return dense.shape(0); }
-  std::size_t cols() const { return dense.shape(1); }
+  std::size_t rows() const { return kind == DataKind::dense ? dense.shape(0) : sparse.rows; }
+  std::size_t cols() const { return kind == DataKind::dense ? dense.shape(1) : sparse.cols; }
 };
 
 /// The one exception type plugins and the framework throw for a user-facing error. Its message is

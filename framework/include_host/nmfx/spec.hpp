@@ -34,7 +34,9 @@ struct Spec {
   std::vector<long long> ranks;
   std::vector<long long> seeds;
   json init;         ///< {"method": ..., ...}; values may be lists (axes)
-  json stopping;     ///< {"max_iter", "max_time_s", "tol"}; values may be lists (axes)
+  json init_scaling = "none";  ///< "none" | "optimal" (or a list)
+  json stopping;     ///< {"max_iter", "max_time_s", "tol", "pg_tol"}; values may be lists (axes)
+  json regularization;  ///< {"alpha_W", "alpha_H", "l1_ratio"}; values may be lists (axes)
   json checkpoints;  ///< {"every": k} or {"log": n}
   int threads = 1;
   std::string output;

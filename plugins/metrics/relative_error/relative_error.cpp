@@ -18,13 +18,14 @@ class RelativeError final : public nmfx::Metric {
   explicit RelativeError(const nmfx::Params&) {}
 
   nmfx::Values evaluate(const nmfx::MetricContext& c) override {
-    const nmfx::Matrix& X = c.X.dense;
-    const std::size_t M = X.shape(0), N = X.shape(1), L = c.W.shape(1);
+    const bool sparse = c.X.kind == nmfx::DataKind::sparse;
+    const std::size_t M = c.X.rows(), N = c.X.cols(), L = c.W.shape(1);
     if (c.W.shape(0) != M || c.H.shape(0) != L || c.H.shape(1) != N)
-      throw nmfx::Error("relative_error: W " + shape(c.W) + " and H " + shape(c.H) + " do not fit X " + shape(X));
+      throw nmfx::Error("relative_error: W " + shape(c.W) + " and H " + shape(c.H) + " do not fit X " +
+                        std::to_string(M) + "x" + std::to_string(N));
     if (!(c.X.norm_sq > 0.0)) throw nmfx::Error("relative_error: ||X||_F = 0, so the relative error is undefined");
 
-    const double* x = X.data();
+    const double* x = sparse ? nullptr : c.X.dense.data();
     const double* w = c.W.data();
     double sum = 0.0;
     for (std::size_t r0 = 0; r0 < M; r0 += block_rows) {
@@ -33,12 +34,20 @@ class RelativeError final : public nmfx::Metric {
       if (WH_block_.shape(0) != rows || WH_block_.shape(1) != N) WH_block_.resize({rows, N});
       std::copy(w + r0 * L, w + (r0 + rows) * L, W_block_.data());
       nmfx::gemm(W_block_, nmfx::Trans::no, c.H, nmfx::Trans::no, WH_block_);
-      const double* xb = x + r0 * N;
-      const double* wh = WH_block_.data();
+      double* wh = WH_block_.data();
       double block = 0.0;
-      for (std::size_t k = 0; k < rows * N; ++k) {
-        const double d = xb[k] - wh[k];
-        block += d * d;
+      if (sparse) {
+        // Subtract the stored entries of X from the block of W·H, then sum the squares.
+        const nmfx::SparseMatrix& S = c.X.sparse;
+        for (std::size_t i = 0; i < rows; ++i)
+          for (std::size_t k = S.indptr[r0 + i]; k < S.indptr[r0 + i + 1]; ++k) wh[i * N + S.indices[k]] -= S.values[k];
+        for (std::size_t k = 0; k < rows * N; ++k) block += wh[k] * wh[k];
+      } else {
+        const double* xb = x + r0 * N;
+        for (std::size_t k = 0; k < rows * N; ++k) {
+          const double d = xb[k] - wh[k];
+          block += d * d;
+        }
       }
       sum += block;
     }

@@ -20,6 +20,7 @@ class Mu final : public nmfx::Solver {
     // Keep the referents rather than the Problem itself, which may be a temporary.
     X_ = &problem.X;
     loss_ = &problem.loss;
+    penalty_ = problem.penalty;
     pos_W_.resize({M, L});
     neg_W_.resize({M, L});
     pos_H_.resize({L, N});
@@ -30,20 +31,26 @@ class Mu final : public nmfx::Solver {
     if (!loss_) throw nmfx::Error("mu: step() called before prepare()");
     // W first, then H with the new W (seed 001, Listing 1).
     loss_->gradient_W(*X_, W, H, pos_W_, neg_W_);
-    update(W, pos_W_, neg_W_);
+    update(W, pos_W_, neg_W_, penalty_.l1_W, penalty_.l2_W);
     loss_->gradient_H(*X_, W, H, pos_H_, neg_H_);
-    update(H, pos_H_, neg_H_);
+    update(H, pos_H_, neg_H_, penalty_.l1_H, penalty_.l2_H);
   }
 
  private:
-  // A <- A * neg / max(pos, eps): eps guards zero denominators as np.maximum(den, eps) does.
-  void update(nmfx::Matrix& A, const nmfx::Matrix& pos, const nmfx::Matrix& neg) const {
+  // A <- A * neg / max(pos + l1 + l2 A, eps): eps guards zero denominators as np.maximum(den, eps)
+  // does. The penalty's gradient l1 + l2 A is nonnegative, so it joins the positive part
+  // (scikit-learn's MU: W XH^T / (W HH^T + l1 + l2 W)).
+  void update(nmfx::Matrix& A, const nmfx::Matrix& pos, const nmfx::Matrix& neg, double l1, double l2) const {
     double* a = A.data();
     const double* p = pos.data();
     const double* n = neg.data();
     const std::size_t size = A.size();
     const double eps = eps_;
-    for (std::size_t k = 0; k < size; ++k) a[k] *= n[k] / std::max(p[k], eps);
+    if (l1 == 0 && l2 == 0) {
+      for (std::size_t k = 0; k < size; ++k) a[k] *= n[k] / std::max(p[k], eps);
+    } else {
+      for (std::size_t k = 0; k < size; ++k) a[k] *= n[k] / std::max(p[k] + l1 + l2 * a[k], eps);
+    }
   }
 
   static std::string shape(const nmfx::Matrix& A) {
@@ -51,6 +58,7 @@ class Mu final : public nmfx::Solver {
   }
 
   double eps_;
+  nmfx::Penalty penalty_;
   const nmfx::Data* X_ = nullptr;
   nmfx::Loss* loss_ = nullptr;
   nmfx::Matrix pos_W_, neg_W_, pos_H_, neg_H_;
@@ -63,7 +71,8 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_real("eps", 1e-10, "floor of the update denominators, max(pos, eps)", 0.0),
   };
   d.losses = {"*"};
-  d.data_kinds = {"dense"};
+  d.data_kinds = {"dense", "sparse"};  // as far as the loss accepts the data
+  d.penalties = true;
   return d;
 }
 

@@ -1,0 +1,27 @@
+#pragma once
+/// @file kkt.hpp
+/// First-order optimality of min f(W, H) s.t. W, H >= 0, with f = loss + penalty (seed 001 eq. 5):
+/// W >= 0, grad_W f >= 0, W * grad_W f = 0, and the same for H. The projected gradient
+/// (Lin 2007) is grad f where the variable is positive, and min(grad f, 0) where it is zero.
+#include <nmfx/plugin.hpp>
+
+namespace nmfx {
+
+struct Stationarity {
+  double projected_gradient_W = 0;  ///< ||grad^P_W f||_F
+  double projected_gradient_H = 0;  ///< ||grad^P_H f||_F
+  double complementarity_W = 0;     ///< ||W * grad_W f||_F
+  double complementarity_H = 0;     ///< ||H * grad_H f||_F
+};
+
+/// Measures stationarity through the loss's gradient split. prepare() sizes the workspaces.
+class StationarityMeter {
+ public:
+  void prepare(std::size_t M, std::size_t N, std::size_t L);
+  Stationarity measure(const Data& X, Loss& loss, const Penalty& penalty, const Matrix& W, const Matrix& H);
+
+ private:
+  Matrix pos_W_, neg_W_, pos_H_, neg_H_;
+};
+
+}  // namespace nmfx
