@@ -1,6 +1,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -8,7 +10,43 @@
 #include <nmfx/linalg.hpp>
 #include <nmfx/runner.hpp>
 
+extern "C" char* openblas_get_corename(void);
+
 namespace nmfx {
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// The core type nmfx wants, or "" to keep whatever OpenBLAS chose.
+std::string wanted_core() {
+  const char* setting = std::getenv("NMFX_BLAS_CORETYPE");
+  const std::string mode = setting ? lower(setting) : "auto";
+  if (mode == "openblas") return "";
+  if (mode != "auto") return mode;
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+                      __builtin_cpu_supports("avx512vl");
+  return avx512 ? "skylakex" : "";
+}
+
+}  // namespace
+
+void select_blas_kernels(char** argv) {
+  const std::string wanted = wanted_core();
+  if (wanted.empty() || lower(openblas_get_corename()) == wanted) return;
+  if (std::getenv("NMFX_BLAS_REEXECUTED")) return;  // OpenBLAS did not take it: go on with what we have
+  // Keep what the environment said, so that a child can be given OpenBLAS's own choice again.
+  const char* before = std::getenv("OPENBLAS_CORETYPE");
+  ::setenv("NMFX_OPENBLAS_CORETYPE_BEFORE", before ? before : "", 1);
+  ::setenv("OPENBLAS_CORETYPE", wanted.c_str(), 1);
+  ::setenv("NMFX_BLAS_REEXECUTED", "1", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then go on with the kernels loaded
+}
 
 json environment() {
   json env;
@@ -29,7 +67,8 @@ json environment() {
       env["cpu"] = line.substr(line.find(':') + 2);
       break;
     }
-  for (const char* var : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "NMFX_PLUGIN_PATH"})
+  for (const char* var : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "NMFX_BLAS_CORETYPE",
+                          "NMFX_OPENBLAS_CORETYPE_BEFORE", "NMFX_PLUGIN_PATH"})
     if (const char* v = std::getenv(var)) env["env"][var] = v;
   return env;
 }

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench.hpp"
+
 #include <nmfx/grid.hpp>
 #include <nmfx/runner.hpp>
 
@@ -80,6 +82,7 @@ Loaded load_spec(const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  nmfx::select_blas_kernels(argv);
   CLI::App app{"nmfx: reproducible nonnegative matrix factorization experiments"};
   app.require_subcommand(1);
   app.set_version_flag("--version", NMFX_VERSION_STRING);
@@ -97,6 +100,18 @@ int main(int argc, char** argv) {
   auto* list = app.add_subcommand("list", "list the plugins found, with their parameters");
   list->add_option("kind", kind, "dataset, loss, solver or metric");
 
+  nmfx_bench::Options bench_options;
+  auto* bench = app.add_subcommand("bench", "time one iteration of solvers against the two GEMMs it cannot avoid");
+  bench->add_option("--solver", bench_options.solvers, "solver to time (repeatable)")
+      ->default_val(std::vector<std::string>{"mu", "hals", "accel_hals", "anls_bpp"});
+  bench->add_option("--size", bench_options.sizes, "problem MxN:L (repeatable)")
+      ->default_val(std::vector<std::string>{"2000x1500:30", "12544x2000:60"});
+  bench->add_option("--threads", bench_options.threads, "threads (0: all cores)")->default_val(0);
+  bench->add_option("--repeat", bench_options.repeat, "timed iterations per solver, median reported")->default_val(5);
+  bench->add_option("--json", bench_options.json_out, "also write the figures to this JSON file");
+  bench->add_flag("!--no-compare", bench_options.compare_kernels, "skip the run with OpenBLAS's own kernel choice");
+  bench->add_flag("--child", bench_options.child, "internal: print the figures as JSON")->group("");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -105,6 +120,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*list) return list_plugins(kind);
+    if (*bench) return nmfx_bench::run(bench_options);
     if (*validate) {
       const auto l = load_spec(spec_file);
       std::cout << spec_file << ": valid, " << l.cells.size() << " cells\n";

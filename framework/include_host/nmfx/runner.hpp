@@ -41,4 +41,13 @@ void write_file_atomic(const std::string& path, const std::string& text);
 /// Facts about this build and machine, recorded in every result.
 json environment();
 
+/// Makes the BLAS use the fastest kernels this processor supports. OpenBLAS 0.3.21 picks its
+/// kernels when it is loaded, from OPENBLAS_CORETYPE or its own CPU detection, which takes an AVX-512
+/// AMD Zen 4 for Haswell. So nmfx reads the CPU flags and, if the kernels loaded are not the ones
+/// wanted, executes itself again with OPENBLAS_CORETYPE set (once; argv is kept).
+/// NMFX_BLAS_CORETYPE: unset or "auto" (the default): SKYLAKEX when the CPU has AVX-512
+/// F/CD/BW/DQ/VL, else OpenBLAS's own choice; "openblas": OpenBLAS's own choice (honouring
+/// OPENBLAS_CORETYPE); any other value: that core type. Call first thing in main().
+void select_blas_kernels(char** argv);
+
 }  // namespace nmfx

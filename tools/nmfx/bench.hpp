@@ -1,0 +1,19 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace nmfx_bench {
+
+struct Options {
+  std::vector<std::string> solvers;  ///< solver plugins to time (Frobenius loss, default parameters)
+  std::vector<std::string> sizes;    ///< "MxN:L" problems
+  int threads = 0;                   ///< 0: all cores
+  int repeat = 5;                    ///< timed iterations per solver (after one warm-up), median reported
+  bool compare_kernels = true;       ///< also run with OpenBLAS's own kernel choice, in a child process
+  std::string json_out;              ///< write the figures as JSON here
+  bool child = false;                ///< internal: print only the JSON figures
+};
+
+int run(const Options& options);
+
+}  // namespace nmfx_bench
