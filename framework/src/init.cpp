@@ -19,6 +19,7 @@ const char* const kInitMethods[] = {"random", "file", "nndsvd", "nndsvda", "nnds
 namespace {
 
 Matrix dense_copy(const Data& X) {
+  if (X.kind == DataKind::observed) throw Error("nndsvd needs X known everywhere; this X has missing entries");
   if (X.kind == DataKind::dense) return X.dense;
   Matrix D = Matrix::from_shape({X.rows(), X.cols()});
   D.fill(0.0);

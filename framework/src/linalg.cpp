@@ -74,6 +74,8 @@ std::string blas_info() {
 namespace nmfx {
 
 void DataProducts::prepare(const Data& X, std::size_t rank) {
+  if (X.kind == DataKind::observed)
+    throw Error("DataProducts: X has missing entries (observed data); a product with X is not defined");
   X_ = &X;
   if (X.kind == DataKind::sparse) {
     Ht_ = Matrix::from_shape({X.cols(), rank});

@@ -34,19 +34,27 @@ std::string utc_now() {
 
 void finalize(Data& X, const std::string& dataset) {
   if (X.rows() == 0 || X.cols() == 0) throw Error("dataset '" + dataset + "' returned an empty matrix");
-  const bool sparse = X.kind == DataKind::sparse;
-  if (sparse) {
-    const SparseMatrix& S = X.sparse;
+  const bool sparse = X.is_sparse_storage();
+  auto check_csr = [&](const SparseMatrix& S, const char* what) {
     if (S.indptr.size() != S.rows + 1 || S.indptr.front() != 0 || S.indptr.back() != S.values.size() ||
         S.indices.size() != S.values.size())
-      throw Error("dataset '" + dataset + "' returned a malformed sparse matrix (indptr/indices/values disagree)");
+      throw Error("dataset '" + dataset + "' returned a malformed " + what + " (indptr/indices/values disagree)");
     for (std::size_t i = 0; i < S.rows; ++i) {
-      if (S.indptr[i] > S.indptr[i + 1]) throw Error("dataset '" + dataset + "': sparse row offsets decrease at row " + std::to_string(i));
+      if (S.indptr[i] > S.indptr[i + 1])
+        throw Error("dataset '" + dataset + "': " + what + " row offsets decrease at row " + std::to_string(i));
       for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k)
         if (S.indices[k] >= S.cols || (k > S.indptr[i] && S.indices[k] <= S.indices[k - 1]))
-          throw Error("dataset '" + dataset + "': sparse row " + std::to_string(i) +
+          throw Error("dataset '" + dataset + "': " + what + " row " + std::to_string(i) +
                       " has a column index out of range or out of order");
     }
+  };
+  if (sparse) check_csr(X.sparse, X.kind == DataKind::observed ? "set of training entries" : "sparse matrix");
+  if (X.kind == DataKind::observed && X.test.rows + X.test.cols > 0) {
+    if (X.test.rows != X.sparse.rows || X.test.cols != X.sparse.cols)
+      throw Error("dataset '" + dataset + "': the test entries' shape differs from the training entries'");
+    check_csr(X.test, "set of test entries");
+    for (double v : X.test.values)
+      if (!std::isfinite(v)) throw Error("dataset '" + dataset + "' has a NaN/Inf test entry");
   }
   const double* values = sparse ? X.sparse.values.data() : X.dense.data();
   const std::size_t count = sparse ? X.sparse.values.size() : X.dense.size();
@@ -81,6 +89,10 @@ void finalize(Data& X, const std::string& dataset) {
   X.norm_sq = sq;
   X.mean = sum / (static_cast<double>(X.rows()) * static_cast<double>(X.cols()));
   X.nnz = nnz;
+  if (X.kind == DataKind::observed) {  // missing entries are unknown, not zero
+    X.mean = sum / static_cast<double>(count);
+    X.nnz = count;
+  }
   if (sparse) X.sparse_t = X.sparse.transposed();
 }
 

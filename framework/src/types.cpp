@@ -21,6 +21,7 @@ const char* to_string(DataKind kind) {
   switch (kind) {
     case DataKind::dense: return "dense";
     case DataKind::sparse: return "sparse";
+    case DataKind::observed: return "observed";
   }
   return "?";
 }

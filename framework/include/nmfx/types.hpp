@@ -17,7 +17,9 @@ using Matrix = xt::xtensor<double, 2, xt::layout_type::row_major>;
 using json = nlohmann::json;
 
 /// What kind of matrix a dataset returned. Solvers and losses declare the kinds they support.
-enum class DataKind { dense, sparse };
+/// dense and sparse: X is known everywhere (a sparse X is zero where nothing is stored).
+/// observed: only the stored entries of X are known (ratings); the rest are missing, not zero.
+enum class DataKind { dense, sparse, observed };
 const char* to_string(DataKind kind);
 
 /// Compressed sparse rows: the entries of row i are values[indptr[i] .. indptr[i+1]), in columns
@@ -37,17 +39,19 @@ struct SparseMatrix {
 struct Data {
   DataKind kind = DataKind::dense;
   Matrix dense;         ///< kind dense: M x N
-  SparseMatrix sparse;  ///< kind sparse: X in CSR
+  SparseMatrix sparse;  ///< kind sparse: X in CSR; kind observed: the training entries in CSR
+  SparseMatrix test;    ///< kind observed: held-out entries (same shape), possibly empty
   json info = json::object();  ///< free-form facts a dataset wants kept with the results
 
   // Filled by the framework (finalize()), never by the dataset.
-  SparseMatrix sparse_t;  ///< kind sparse: X^T in CSR, so that W^T X is as fast as X H^T
-  double norm_sq = 0.0;   ///< ||X||_F^2
-  double mean = 0.0;      ///< mean of all M*N entries (zeros included)
-  std::size_t nnz = 0;    ///< number of nonzero entries: P in Gillis & Glineur's cost model
+  SparseMatrix sparse_t;  ///< kinds sparse and observed: the transpose in CSR (column access)
+  double norm_sq = 0.0;   ///< ||X||_F^2 (observed: over the training entries)
+  double mean = 0.0;      ///< mean of all M*N entries, zeros included (observed: of the training entries)
+  std::size_t nnz = 0;    ///< nonzero entries, P in Gillis & Glineur's cost model (observed: training entries)
 
   std::size_t rows() const { return kind == DataKind::dense ? dense.shape(0) : sparse.rows; }
   std::size_t cols() const { return kind == DataKind::dense ? dense.shape(1) : sparse.cols; }
+  bool is_sparse_storage() const { return kind != DataKind::dense; }
 };
 
 /// The one exception type plugins and the framework throw for a user-facing error. Its message is

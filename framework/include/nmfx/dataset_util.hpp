@@ -1,0 +1,28 @@
+#pragma once
+/// @file dataset_util.hpp
+/// What every dataset plugin needs besides its own parser: reading a file that may be gzipped,
+/// and the options common to all datasets (transpose, scale to [0, 1]), declared once here so that
+/// every dataset documents and applies them the same way.
+#include <string>
+#include <vector>
+
+#include <nmfx/params.hpp>
+#include <nmfx/types.hpp>
+
+namespace nmfx {
+
+/// The whole content of `path`, gunzipped if it is gzip-compressed (by its magic bytes, whatever
+/// its name). Throws nmfx::Error naming the file on any failure (missing, unreadable, truncated gzip).
+std::string read_file_maybe_gz(const std::string& path);
+
+/// Parameters `transpose` (bool, false) and `scale` (choice none | max | minmax): append them to a
+/// dataset's schema.
+std::vector<ParamSpec> common_dataset_params();
+
+/// Applies the common options to X after loading: `scale: max` divides by max(X) (X >= 0 stays in
+/// [0, 1]); `scale: minmax` maps [min, max] to [0, 1] (dense only: it would fill a sparse X);
+/// `transpose` swaps rows and columns (samples become rows). Keeps info["image_shape"] meaningful by
+/// recording info["transposed"].
+void apply_common_options(Data& X, const Params& params);
+
+}  // namespace nmfx

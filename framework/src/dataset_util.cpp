@@ -1,0 +1,87 @@
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include <zlib.h>
+
+#include <nmfx/dataset_util.hpp>
+
+namespace nmfx {
+
+std::string read_file_maybe_gz(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open file");
+  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (raw.size() < 2 || static_cast<unsigned char>(raw[0]) != 0x1f || static_cast<unsigned char>(raw[1]) != 0x8b)
+    return raw;
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 32) != Z_OK) throw Error(path + ": cannot start gzip decompression");
+  std::string out;
+  char buf[1 << 16];
+  z.next_in = reinterpret_cast<Bytef*>(raw.data());
+  z.avail_in = static_cast<uInt>(raw.size());
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      throw Error(path + ": corrupt gzip data (" + (z.msg ? z.msg : "zlib error " + std::to_string(rc)) + ")");
+    }
+    out.append(buf, sizeof buf - z.avail_out);
+    if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
+      inflateEnd(&z);
+      throw Error(path + ": truncated gzip file");
+    }
+    // Concatenated gzip members (as `cat a.gz b.gz` makes) continue after a stream end.
+    if (rc == Z_STREAM_END && z.avail_in > 0) {
+      inflateReset(&z);
+      rc = Z_OK;
+    }
+  }
+  inflateEnd(&z);
+  return out;
+}
+
+std::vector<ParamSpec> common_dataset_params() {
+  return {param_bool("transpose", false, "swap rows and columns after loading (samples become rows)"),
+          param_choice("scale", "none", {"none", "max", "minmax"},
+                       "rescale to [0, 1]: max divides by max(X); minmax maps [min, max] to [0, 1] (dense only)")};
+}
+
+void apply_common_options(Data& X, const Params& params) {
+  const std::string scale = params.str("scale");
+  if (scale != "none") {
+    const bool dense = X.kind == DataKind::dense;
+    if (!dense && scale == "minmax")
+      throw Error("scale: minmax would turn the zeros of a sparse X into nonzeros; use scale: max");
+    std::vector<double>* sparse_values = dense ? nullptr : &X.sparse.values;
+    double* v = dense ? X.dense.data() : sparse_values->data();
+    const std::size_t n = dense ? X.dense.size() : sparse_values->size();
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (std::size_t k = 0; k < n; ++k) {
+      lo = std::min(lo, v[k]);
+      hi = std::max(hi, v[k]);
+    }
+    if (scale == "max") lo = 0;
+    if (n > 0 && hi > lo)
+      for (std::size_t k = 0; k < n; ++k) v[k] = (v[k] - lo) / (hi - lo);
+    X.info["scale"] = {{"method", scale}, {"min", lo}, {"max", hi}};
+  }
+  if (params.boolean("transpose")) {
+    if (X.kind == DataKind::dense) {
+      Matrix t = Matrix::from_shape({X.dense.shape(1), X.dense.shape(0)});
+      for (std::size_t i = 0; i < X.dense.shape(0); ++i)
+        for (std::size_t j = 0; j < X.dense.shape(1); ++j) t(j, i) = X.dense(i, j);
+      X.dense = std::move(t);
+    } else {
+      X.sparse = X.sparse.transposed();
+      if (X.test.rows + X.test.cols > 0) X.test = X.test.transposed();
+    }
+    X.info["transposed"] = true;
+  }
+}
+
+}  // namespace nmfx
