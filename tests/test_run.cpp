@@ -182,3 +182,14 @@ TEST_CASE("stopping: max_time_s and tol end a run with their reason") {
     }
   CHECK(reasons == std::set<std::string>{"max_time_s", "tol"});
 }
+
+TEST_CASE("a rank larger than min(M N) fails its cell with a clear message") {
+  const auto dir = test::temp_dir("rank_too_large");
+  test::write(dir / "r.yaml",
+              "datasets: [{name: synthetic, params: {m: 12, n: 8, rank: 2}}]\n"
+              "solvers: [mu]\nranks: [2, 9]\nstopping: {max_iter: 3}\noutput: out\n");
+  const auto r = test::nmfx_command("run r.yaml", dir);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("1 ok, 1 failed") != std::string::npos);
+  CHECK(r.output.find("rank 9 exceeds min(M, N) = 8 for this 12 x 8 X") != std::string::npos);
+}

@@ -196,6 +196,9 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     }
 
     const std::size_t rank = c["rank"];
+    if (rank > std::min(X.rows(), X.cols()))
+      throw Error("rank " + std::to_string(rank) + " exceeds min(M, N) = " + std::to_string(std::min(X.rows(), X.cols())) +
+                  " for this " + std::to_string(X.rows()) + " x " + std::to_string(X.cols()) + " X");
     const int threads = c["threads"];
     set_threads(threads);
     env["blas_threads"] = blas_threads();
