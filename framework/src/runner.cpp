@@ -11,6 +11,8 @@
 #include <nmfx/init.hpp>
 #include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
+#include <nmfx/npy.hpp>
+#include <xtensor/xadapt.hpp>
 #include <nmfx/runner.hpp>
 
 namespace fs = std::filesystem;
@@ -141,7 +143,7 @@ json plugin_record(const Registry& registry, PluginKind kind, const std::string&
   return {{"name", name}, {"version", p->descriptor->version}, {"file", p->path}};
 }
 
-json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache) {
+json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache, const fs::path& out) {
   const json& c = cell.params;
   json result = {{"schema_version", kResultsSchemaVersion},
                  {"id", cell.id},
@@ -179,8 +181,20 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     }
     if (!cache.data) throw Error(cache.error);
     const Data& X = *cache.data;
-    result["data"] = {{"kind", to_string(X.kind)}, {"rows", X.rows()}, {"cols", X.cols()},
-                      {"nnz", X.nnz},              {"info", X.info}};
+    double max_entry = 0;
+    for (double v : X.kind == DataKind::dense ? X.dense : xt::adapt(X.sparse.values)) max_entry = std::max(max_entry, v);
+    result["data"] = {{"kind", to_string(X.kind)}, {"rows", X.rows()}, {"cols", X.cols()}, {"nnz", X.nnz},
+                      {"norm", std::sqrt(X.norm_sq)}, {"max", max_entry}, {"info", X.info}};
+    if (spec.save_factors && X.kind == DataKind::dense) {
+      // X once per dataset, so that figures can show originals beside reconstructions.
+      const std::string file = "data_" + stable_hash(c["dataset"]) + ".npy";
+      if (!fs::exists(out / file)) {
+        const std::string tmp = (out / (file + ".tmp")).string();
+        write_npy(tmp, X.dense);
+        fs::rename(tmp, out / file);
+      }
+      result["data"]["file"] = file;
+    }
 
     const auto* solver_d = registry.require(PluginKind::solver, c["solver"]["name"])->descriptor;
     const auto* loss_d = registry.require(PluginKind::loss, c["loss"]["name"])->descriptor;
@@ -301,6 +315,16 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
       }
     }
     result["stop_reason"] = stop_reason;
+    if (spec.save_factors) {
+      // Written before the result that names them, each atomically.
+      for (const auto& [name, M] : {std::pair<const char*, const Matrix*>{"W", &W}, {"H", &H}}) {
+        const std::string file = cell.id + "." + name + ".npy";
+        const std::string tmp = (out / (file + ".tmp")).string();
+        write_npy(tmp, *M);
+        fs::rename(tmp, out / file);
+        result["factors"][name] = file;
+      }
+    }
   } catch (const std::exception& e) {
     result["status"] = "failed";
     result["message"] = e.what();
@@ -334,6 +358,18 @@ bool complete_ok(const std::string& path, json* out) {
   }
 }
 
+std::string format_seconds(double s) {
+  std::ostringstream os;
+  if (s < 60) {
+    os << std::fixed << std::setprecision(s < 10 ? 1 : 0) << s << " s";
+  } else {
+    os << static_cast<long>(s) / 60 << " min " << static_cast<long>(s) % 60 << " s";
+  }
+  return os.str();
+}
+
+}  // namespace
+
 // One flat record per run, for pandas: pd.read_json("summary.jsonl", lines=True).
 json flat_record(const json& r) {
   json f = {{"id", r["id"]},
@@ -358,18 +394,6 @@ json flat_record(const json& r) {
     if (!f.contains(it.key())) f[it.key()] = *it;
   return f;
 }
-
-std::string format_seconds(double s) {
-  std::ostringstream os;
-  if (s < 60) {
-    os << std::fixed << std::setprecision(s < 10 ? 1 : 0) << s << " s";
-  } else {
-    os << static_cast<long>(s) / 60 << " min " << static_cast<long>(s) % 60 << " s";
-  }
-  return os.str();
-}
-
-}  // namespace
 
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
                     const RunOptions& options, std::ostream& progress) {
@@ -411,7 +435,7 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
     const std::string what = c["dataset"]["name"].get<std::string>() + " " + c["solver"]["name"].get<std::string>() +
                              " " + c["loss"]["name"].get<std::string>() + " rank=" + c["rank"].dump() +
                              " seed=" + c["seed"].dump();
-    result = run_cell(spec, cell, registry, cache);
+    result = run_cell(spec, cell, registry, cache, out);
     write_file_atomic(path, result.dump(1));
     ++ran;
     const std::string status = result["status"];

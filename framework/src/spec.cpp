@@ -28,7 +28,7 @@ namespace {
 const std::vector<std::string> kTopKeys = {"name",    "description", "datasets", "solvers",     "losses",
                                            "ranks",   "seeds",       "repeats",  "init",        "stopping",
                                            "metrics", "checkpoints", "threads",  "output",      "plugin_paths",
-                                           "regularization", "init_scaling"};
+                                           "regularization", "init_scaling", "save_factors"};
 const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol"};
 const std::vector<std::string> kRegularizationKeys = {"alpha_W", "alpha_H", "l1_ratio"};
 const std::vector<std::string> kInitKeys = {"method", "distribution", "scale", "W", "H"};
@@ -285,6 +285,11 @@ Spec parse_spec(const std::string& file) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   spec.threads = root["threads"] ? static_cast<int>(r.integer(root["threads"], "threads", 1)) : static_cast<int>(cores);
   spec.output = root["output"] ? r.string(root["output"], "output") : "runs/" + spec.name;
+  if (const auto save = root["save_factors"]) {
+    const json v = save.IsScalar() ? Reader::scalar(save) : json();
+    if (!v.is_boolean()) r.fail(save, "save_factors", "expected true or false");
+    spec.save_factors = v.get<bool>();
+  }
   if (const auto paths = root["plugin_paths"]) {
     spec.lines["plugin_paths"] = Reader::line(paths);
     auto add = [&](const YAML::Node& p) {

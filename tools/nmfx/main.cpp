@@ -1,10 +1,12 @@
 // nmfx: run YAML-described NMF experiments with plugin solvers, losses, datasets and metrics.
 // Exit status: 0 success; 1 some cells failed (the grid still ran to the end); 2 bad input.
 #include <iostream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include "bench.hpp"
+#include "report.hpp"
 
 #include <nmfx/grid.hpp>
 #include <nmfx/runner.hpp>
@@ -112,6 +114,16 @@ int main(int argc, char** argv) {
   bench->add_flag("!--no-compare", bench_options.compare_kernels, "skip the run with OpenBLAS's own kernel choice");
   bench->add_flag("--child", bench_options.child, "internal: print the figures as JSON")->group("");
 
+  nmfx_report::Options report_options;
+  std::string report_by = "dataset,solver,loss,rank", report_metrics, report_targets = "1e-2,1e-4";
+  auto* report = app.add_subcommand("report", "tables from results folders: final values, E(t), time to target, rho, topics");
+  report->add_option("results", report_options.dirs, "results folders")->required();
+  report->add_option("--by", report_by, "grouping keys of summary.jsonl, comma-separated")->capture_default_str();
+  report->add_option("--metrics", report_metrics, "final values to aggregate, comma-separated (default: relative_error)");
+  report->add_option("--targets", report_targets, "E(t) targets, comma-separated")->capture_default_str();
+  report->add_option("--csv", report_options.csv, "also write <prefix>_final.csv and <prefix>_targets.csv");
+  report->add_option("--top-words", report_options.top_words, "words per topic for text data")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -121,6 +133,25 @@ int main(int argc, char** argv) {
   try {
     if (*list) return list_plugins(kind);
     if (*bench) return nmfx_bench::run(bench_options);
+    if (*report) {
+      auto split = [](const std::string& s) {
+        std::vector<std::string> out;
+        std::stringstream ss(s);
+        for (std::string item; std::getline(ss, item, ',');)
+          if (!item.empty()) out.push_back(item);
+        return out;
+      };
+      report_options.by = split(report_by);
+      report_options.metrics = split(report_metrics);
+      for (const auto& t : split(report_targets)) {
+        try {
+          report_options.targets.push_back(std::stod(t));
+        } catch (...) {
+          throw nmfx::Error("report: --targets: '" + t + "' is not a number");
+        }
+      }
+      return nmfx_report::run(report_options);
+    }
     if (*validate) {
       const auto l = load_spec(spec_file);
       std::cout << spec_file << ": valid, " << l.cells.size() << " cells\n";

@@ -28,6 +28,10 @@ struct RunSummary {
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
                     const RunOptions& options, std::ostream& progress);
 
+/// One flat record of a result (what summary.jsonl holds): id, status, plugin names and their
+/// parameters as "solver.eps", rank, seed, init, regularization, and every final value.
+json flat_record(const json& result);
+
 /// The table printed after a run: one row per (dataset, solver, loss, rank), mean +- sd over seeds.
 std::string summary_table(const std::vector<json>& results);
 

@@ -40,6 +40,7 @@ struct Spec {
   json checkpoints;  ///< {"every": k} or {"log": n}
   int threads = 1;
   std::string output;
+  bool save_factors = false;  ///< write W and H of each run as <id>.W.npy and <id>.H.npy
   std::vector<std::string> plugin_paths;  ///< resolved against dir
   std::map<std::string, int> lines;       ///< line of every top-level and nested key, for errors
   int line_of(const std::string& key) const;

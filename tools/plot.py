@@ -1,0 +1,355 @@
+#!/usr/bin/python3
+"""Figures of the NMF papers from nmfx results folders (headless; PNG and SVG).
+
+    tools/plot.py convergence RESULTS [RESULTS ...]   E(t) against seconds and iterations (seed 000 Fig. 4-5)
+    tools/plot.py rank RESULTS                         error and sparsity against rank (seed 001 Fig. 2 and 4)
+    tools/plot.py compression RESULTS                  quality against compression ratio (seed 000 Fig. 12)
+    tools/plot.py pictures RESULTS                     components montage and reconstructions (seed 001 Fig. 1, 3)
+    tools/plot.py all RESULTS                          every figure that the results allow
+
+Figures go to RESULTS/figures/ (or --out DIR). Needs Debian's python3-matplotlib and python3-numpy;
+run it with /usr/bin/python3 if another python3 comes first on your PATH.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+# ---------------------------------------------------------------- loading
+
+
+def result_files(d):
+    """The runs summary.jsonl lists (the grid's last run in this folder), or every result file."""
+    summary = os.path.join(d, "summary.jsonl")
+    if os.path.exists(summary):
+        with open(summary) as fh:
+            return [os.path.join(d, json.loads(line)["file"]) for line in fh if line.strip()]
+    return sorted(glob.glob(os.path.join(d, "*.json")))
+
+
+def load_runs(dirs):
+    runs = []
+    for d in dirs:
+        if not os.path.isdir(d):
+            sys.exit(f"plot: {d}: not a results folder")
+        for f in result_files(d):
+            with open(f) as fh:
+                r = json.load(fh)
+            if isinstance(r, dict) and "schema_version" in r:
+                r["_dir"] = d
+                runs.append(r)
+    if not runs:
+        sys.exit(f"plot: no result files in {' '.join(dirs)}")
+    return runs
+
+
+def ok_runs(runs):
+    return [r for r in runs if r["status"] == "ok"]
+
+
+def varying_params(runs, part):
+    """Parameters of a plugin that take more than one value across the runs."""
+    values = {}
+    for r in runs:
+        for k, v in r["cell"][part]["params"].items():
+            values.setdefault((r["cell"][part]["name"], k), set()).add(json.dumps(v))
+    return {k for (_, k), v in values.items() if len(v) > 1}
+
+
+def label(r, shown_solver, shown_loss, with_loss):
+    s = r["cell"]["solver"]
+    args = ",".join(f"{k}={s['params'][k]}" for k in sorted(shown_solver) if k in s["params"])
+    text = s["name"] + (f"({args})" if args else "")
+    if with_loss:
+        text += " · " + r["cell"]["loss"]["name"]
+    return text
+
+
+def problem_key(r):
+    """Runs comparable on one E(t) scale: the same dataset (with its parameters) and rank."""
+    return json.dumps(r["cell"]["dataset"], sort_keys=True), r["cell"]["rank"]
+
+
+def dataset_title(r):
+    d = r["cell"]["dataset"]
+    return f"{d['name']} ({r['data']['rows']} x {r['data']['cols']})"
+
+
+def save(fig, out, name):
+    os.makedirs(out, exist_ok=True)
+    paths = []
+    for ext in ("png", "svg"):
+        p = os.path.join(out, f"{name}.{ext}")
+        fig.savefig(p, dpi=110, bbox_inches="tight")
+        paths.append(p)
+    plt.close(fig)
+    print("\n".join(paths))
+    return paths
+
+
+# ---------------------------------------------------------------- E(t)
+
+
+def normalised_error(runs):
+    """Seed 000 eq. 25: E(t) = (e(t) - e_min) / (e(0) - e_min), e_min over all runs of a problem."""
+    e_min = {}
+    for r in runs:
+        k = problem_key(r)
+        m = min(v for v in r["trace"]["relative_error"] if v is not None)
+        e_min[k] = min(e_min.get(k, math.inf), m)
+    out = {}
+    for r in runs:
+        e = np.array(r["trace"]["relative_error"], dtype=float)
+        lo = e_min[problem_key(r)]
+        out[r["id"]] = (e - lo) / (e[0] - lo) if e[0] > lo else np.zeros_like(e)
+    return out
+
+
+def step_on_grid(x, y, grid):
+    """The value at each grid point is the last checkpoint's at or before it (NaN before the first)."""
+    idx = np.searchsorted(x, grid, side="right") - 1
+    vals = np.where(idx >= 0, y[np.clip(idx, 0, len(y) - 1)], np.nan)
+    vals[grid > x[-1]] = np.nan  # a run says nothing past its end
+    return vals
+
+
+def convergence(runs, out):
+    runs = [r for r in ok_runs(runs) if "relative_error" in r["trace"]]
+    if not runs:
+        print("plot convergence: no ok runs with relative_error", file=sys.stderr)
+        return []
+    E = normalised_error(runs)
+    shown = varying_params(runs, "solver")
+    with_loss = len({r["cell"]["loss"]["name"] for r in runs}) > 1
+    paths = []
+    for key in sorted({problem_key(r) for r in runs}):
+        group = [r for r in runs if problem_key(r) == key]
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        labels = sorted({label(r, shown, None, with_loss) for r in group})
+        for color, lab in zip(plt.cm.tab10.colors * 3, labels):
+            members = [r for r in group if label(r, shown, None, with_loss) == lab]
+            for ax, xkey in zip(axes, ("solver_seconds", "iteration")):
+                xs = [np.array(r["trace"][xkey], dtype=float) for r in members]
+                hi = max(x[-1] for x in xs)
+                lo = min(x[1] for x in xs if len(x) > 1) if any(len(x) > 1 for x in xs) else hi
+                grid = np.unique(np.concatenate([np.geomspace(max(lo, 1e-9), hi, 200), [0.0]]))
+                curves = np.array([step_on_grid(x, np.maximum(E[r["id"]], 1e-16), grid) for x, r in zip(xs, members)])
+                with np.errstate(all="ignore"):
+                    median = np.nanmedian(curves, axis=0)
+                    band_lo, band_hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
+                ax.plot(grid, median, color=color, label=f"{lab} (n={len(members)})")
+                ax.fill_between(grid, band_lo, band_hi, color=color, alpha=0.2, linewidth=0)
+        # E reaches 0 at the end of the best run; keep the axis on the part that can be read.
+        finals = [E[r["id"]][-1] for r in group if E[r["id"]][-1] > 0]
+        bottom = max(1e-10, 0.1 * min(finals)) if finals else 1e-10
+        for ax, xl in zip(axes, ("solver seconds", "iterations")):
+            ax.set_yscale("log")
+            ax.set_ylim(bottom=bottom, top=1.5)
+            ax.set_xlabel(xl)
+            ax.set_ylabel("E(t) = (e(t) − e_min) / (e(0) − e_min)")
+            ax.grid(True, which="major", alpha=0.3)
+        axes[0].legend(fontsize=8)
+        fig.suptitle(f"Convergence on {dataset_title(group[0])}, rank {key[1]}: median and min–max over seeds")
+        paths += save(fig, out, f"convergence_{group[0]['cell']['dataset']['name']}_r{key[1]}")
+    return paths
+
+
+# ---------------------------------------------------------------- rank study
+
+
+def kneedle(x, y):
+    """Satopää et al. (2011) knee of a decreasing convex curve: the point farthest below the chord
+    after normalising both axes to [0, 1] (the maximum of the difference curve)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3:
+        return None
+    xn = (x - x.min()) / (x.max() - x.min())
+    yn = (y - y.min()) / (y.max() - y.min()) if y.max() > y.min() else np.zeros_like(y)
+    diff = (1 - yn) - xn  # decreasing curve flipped to increasing, minus the diagonal
+    i = int(np.argmax(diff))
+    return i if 0 < i < len(x) - 1 else None
+
+
+def by_rank(runs, metric, solver_label):
+    ranks = sorted({r["cell"]["rank"] for r in runs})
+    mean, sd = [], []
+    for k in ranks:
+        v = [r["final"][metric] for r in runs if r["cell"]["rank"] == k and metric in r["final"]]
+        mean.append(np.mean(v) if v else np.nan)
+        sd.append(np.std(v, ddof=1) if len(v) > 1 else 0.0)
+    return np.array(ranks), np.array(mean), np.array(sd)
+
+
+def rank_study(runs, out):
+    runs = ok_runs(runs)
+    if len({r["cell"]["rank"] for r in runs}) < 2:
+        print("plot rank: needs runs at two ranks or more", file=sys.stderr)
+        return []
+    shown = varying_params(runs, "solver")
+    with_loss = len({r["cell"]["loss"]["name"] for r in runs}) > 1
+    paths = []
+    datasets = sorted({json.dumps(r["cell"]["dataset"], sort_keys=True) for r in runs})
+    for ds in datasets:
+        group = [r for r in runs if json.dumps(r["cell"]["dataset"], sort_keys=True) == ds]
+        labels = sorted({label(r, shown, None, with_loss) for r in group})
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        for color, lab in zip(plt.cm.tab10.colors * 3, labels):
+            members = [r for r in group if label(r, shown, None, with_loss) == lab]
+            ranks, m, s = by_rank(members, "relative_error", lab)
+            axes[0].errorbar(ranks, m, yerr=s, color=color, marker="o", capsize=3, label=lab)
+            knee = kneedle(ranks, m)
+            if knee is not None:
+                axes[0].axvline(ranks[knee], color=color, linestyle=":", alpha=0.8)
+                axes[0].annotate(f"elbow r={ranks[knee]}", (ranks[knee], m[knee]), textcoords="offset points",
+                                 xytext=(6, 6), color=color, fontsize=8)
+            for part, style in (("sparsity_W", "-"), ("sparsity_H", "--")):
+                if any(part in r["final"] for r in members):
+                    ranks, m, s = by_rank(members, part, lab)
+                    axes[1].errorbar(ranks, m, yerr=s, color=color, linestyle=style, marker="o", capsize=3,
+                                     label=f"{lab}: {part[-1]}")
+        axes[0].set_xlabel("rank")
+        axes[0].set_ylabel("relative error ‖X − WH‖ / ‖X‖")
+        axes[0].set_title("Error against rank (elbow: Kneedle)")
+        axes[1].set_xlabel("rank")
+        axes[1].set_ylabel("fraction of entries below the threshold")
+        axes[1].set_title("Sparsity of W (solid) and H (dashed)")
+        for ax in axes:
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=8)
+        fig.suptitle(f"Rank study on {dataset_title(group[0])}: mean ± sd over seeds")
+        paths += save(fig, out, f"rank_{group[0]['cell']['dataset']['name']}")
+    return paths
+
+
+# ---------------------------------------------------------------- compression
+
+
+def psnr(r):
+    """PSNR of the reconstruction, 20 log10(max(X) / RMSE) with RMSE = rel_err ‖X‖ / sqrt(MN)."""
+    rmse = r["final"]["relative_error"] * r["data"]["norm"] / math.sqrt(r["data"]["rows"] * r["data"]["cols"])
+    return 20 * math.log10(r["data"]["max"] / rmse) if rmse > 0 else math.inf
+
+
+def compression(runs, out):
+    runs = [r for r in ok_runs(runs) if "relative_error" in r["final"]]
+    if not runs:
+        return []
+    shown = varying_params(runs, "solver")
+    with_loss = len({r["cell"]["loss"]["name"] for r in runs}) > 1
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for color, lab in zip(plt.cm.tab10.colors * 3, sorted({label(r, shown, None, with_loss) for r in runs})):
+        members = [r for r in runs if label(r, shown, None, with_loss) == lab]
+        pts = {}
+        for r in members:
+            M, N, L = r["data"]["rows"], r["data"]["cols"], r["cell"]["rank"]
+            ratio = (M + N) * L / (M * N)
+            pts.setdefault(ratio, []).append((r["final"]["relative_error"], psnr(r)))
+        ratios = sorted(pts)
+        err = [np.mean([p[0] for p in pts[c]]) for c in ratios]
+        ps = [np.mean([p[1] for p in pts[c]]) for c in ratios]
+        axes[0].plot(ratios, err, marker="o", color=color, label=lab)
+        axes[1].plot(ratios, ps, marker="o", color=color, label=lab)
+    axes[0].set_ylabel("relative error")
+    axes[1].set_ylabel("PSNR (dB), peak = max(X)")
+    for ax in axes:
+        ax.set_xlabel("compression ratio (M + N) L / (M N)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Quality against storage on {dataset_title(runs[0])}")
+    return save(fig, out, "compression")
+
+
+# ---------------------------------------------------------------- pictures
+
+
+def montage(images, columns):
+    h, w = images[0].shape
+    rows = math.ceil(len(images) / columns)
+    canvas = np.ones((rows * (h + 1) - 1, columns * (w + 1) - 1))
+    for k, img in enumerate(images):
+        i, j = divmod(k, columns)
+        lo, hi = img.min(), img.max()
+        canvas[i * (h + 1):i * (h + 1) + h, j * (w + 1):j * (w + 1) + w] = (img - lo) / (hi - lo) if hi > lo else 0
+    return canvas
+
+
+def pictures(runs, out, n_images=5):
+    runs = [r for r in ok_runs(runs) if "factors" in r and "image_shape" in r["data"]["info"]]
+    if not runs:
+        print("plot pictures: needs image data and save_factors: true", file=sys.stderr)
+        return []
+    paths = []
+    # Components: the first seed's run at each rank, W's columns as images (seed 001 Fig. 1).
+    for r in sorted(runs, key=lambda r: (r["cell"]["rank"], r["cell"]["seed"])):
+        if r["cell"]["seed"] != min(x["cell"]["seed"] for x in runs if x["cell"]["rank"] == r["cell"]["rank"]):
+            continue
+        h, w = r["data"]["info"]["image_shape"]
+        W = np.load(os.path.join(r["_dir"], r["factors"]["W"]))
+        L = W.shape[1]
+        cols = int(math.ceil(math.sqrt(L)))
+        fig = plt.figure(figsize=(cols * 0.9, math.ceil(L / cols) * 0.9))
+        plt.imshow(montage([W[:, a].reshape(h, w) for a in range(L)], cols), cmap="gray")
+        plt.axis("off")
+        plt.title(f"{r['cell']['solver']['name']}, rank {L}: columns of W", fontsize=9)
+        paths += save(fig, out, f"components_{r['cell']['solver']['name']}_r{L}")
+    # Originals above reconstructions at each rank (seed 001 Fig. 3).
+    with_x = [r for r in runs if "file" in r["data"]]
+    if with_x:
+        ranks = sorted({r["cell"]["rank"] for r in with_x})
+        first = with_x[0]
+        h, w = first["data"]["info"]["image_shape"]
+        X = np.load(os.path.join(first["_dir"], first["data"]["file"]))
+        cols = list(range(min(n_images, X.shape[1])))
+        fig, axes = plt.subplots(1 + len(ranks), len(cols), figsize=(1.4 * len(cols), 1.5 * (1 + len(ranks))),
+                                 squeeze=False)
+        for j, c in enumerate(cols):
+            axes[0][j].imshow(X[:, c].reshape(h, w), cmap="gray")
+        axes[0][0].set_ylabel("original", fontsize=8)
+        for i, k in enumerate(ranks, start=1):
+            r = next(x for x in with_x if x["cell"]["rank"] == k)
+            W = np.load(os.path.join(r["_dir"], r["factors"]["W"]))
+            H = np.load(os.path.join(r["_dir"], r["factors"]["H"]))
+            for j, c in enumerate(cols):
+                axes[i][j].imshow((W @ H[:, c]).reshape(h, w), cmap="gray")
+            axes[i][0].set_ylabel(f"rank {k}", fontsize=8)
+        for ax in axes.flat:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.suptitle("Originals and reconstructions", fontsize=9)
+        paths += save(fig, out, "reconstructions")
+    return paths
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("figure", choices=["convergence", "rank", "compression", "pictures", "all"])
+    p.add_argument("results", nargs="+", help="results folders (nmfx run output)")
+    p.add_argument("--out", help="folder for the figures (default: <first results folder>/figures)")
+    p.add_argument("--images", type=int, default=5, help="images shown in the reconstructions figure")
+    a = p.parse_args(argv)
+    runs = load_runs(a.results)
+    out = a.out or os.path.join(a.results[0], "figures")
+    made = []
+    if a.figure in ("convergence", "all"):
+        made += convergence(runs, out)
+    if a.figure in ("rank", "all"):
+        made += rank_study(runs, out)
+    if a.figure in ("compression", "all"):
+        made += compression(runs, out)
+    if a.figure in ("pictures", "all"):
+        made += pictures(runs, out, a.images)
+    if not made:
+        sys.exit("plot: nothing to draw from these results")
+
+
+if __name__ == "__main__":
+    main()
