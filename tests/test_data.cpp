@@ -1,6 +1,7 @@
 // Datasets, .npy files written by NumPy (fixtures/make_fixtures.py), and the checks every X gets.
 #include <doctest/doctest.h>
 
+#include <nmfx/dataset_util.hpp>
 #include <nmfx/npy.hpp>
 
 #include "support.hpp"
@@ -60,12 +61,15 @@ TEST_CASE("write_npy round-trips") {
 
 TEST_CASE("the npy dataset reads - transposes - and refuses negative data naming count and position") {
   const auto& reg = test::registry();
-  auto d = reg.create<nmfx::Dataset>("npy", nmfx::json{{"path", fixtures + "fortran_f8.npy"}, {"transpose", true}});
+  const auto& schema = reg.require(nmfx::PluginKind::dataset, "npy")->descriptor->params;
+  auto d = reg.create<nmfx::Dataset>(
+      "npy", nmfx::resolve_params(schema, nmfx::json{{"path", fixtures + "fortran_f8.npy"}, {"transpose", true}}));
   const nmfx::Data X = d->load();
   REQUIRE(X.rows() == 4);
   CHECK(X.dense(3, 2) == 0.5 * 11);
 
-  auto neg = reg.create<nmfx::Dataset>("npy", nmfx::json{{"path", fixtures + "negative.npy"}, {"transpose", false}});
+  auto neg = reg.create<nmfx::Dataset>(
+      "npy", nmfx::resolve_params(schema, nmfx::json{{"path", fixtures + "negative.npy"}, {"transpose", false}}));
   try {
     neg->load();
     FAIL("no error");
@@ -122,4 +126,36 @@ TEST_CASE("a dataset that fails fails its cells - recorded - and the grid goes o
   CHECK(r.status == 1);
   CHECK(r.output.find("2 ok, 2 failed") != std::string::npos);
   CHECK(r.output.find("missing.npy: cannot open file") != std::string::npos);
+}
+
+TEST_CASE("common dataset options: lee_seung normalisation - scale - transpose") {
+  nmfx::Data X;
+  // Column 0 has mean 3 and sd 1, and no value is more than 1 sd below the mean (so nothing is
+  // clipped); column 1 is constant.
+  X.dense = {{2.0, 5.0}, {4.0, 5.0}, {2.0, 5.0}, {4.0, 5.0}};
+  const nmfx::Params p(nmfx::resolve_params(nmfx::common_dataset_params(),
+                                            nmfx::json{{"normalize", "lee_seung"}, {"transpose", true}}));
+  nmfx::apply_common_options(X, p);
+  REQUIRE(X.dense.shape(0) == 2);  // transposed after normalising
+  // Column 0 becomes 0.25 + 0.25 (x - 3) / 1: 0, 0.5, 0, 0.5.
+  double mean = 0, sq = 0;
+  for (std::size_t j = 0; j < 4; ++j) {
+    CHECK(X.dense(0, j) == doctest::Approx(j % 2 == 0 ? 0.0 : 0.5));
+    mean += X.dense(0, j) / 4;
+  }
+  for (std::size_t j = 0; j < 4; ++j) sq += (X.dense(0, j) - mean) * (X.dense(0, j) - mean) / 4;
+  CHECK(mean == doctest::Approx(0.25));
+  CHECK(std::sqrt(sq) == doctest::Approx(0.25));
+  for (std::size_t j = 0; j < 4; ++j) CHECK(X.dense(1, j) == 0.25);  // a constant image: mean 0.25, sd 0
+  // Column [0, 0, 0, 100]: z = sqrt(3) at its last value and -1/sqrt(3) at the others.
+  nmfx::Data Z;
+  Z.dense = {{0.0}, {0.0}, {0.0}, {100.0}};
+  nmfx::apply_common_options(Z, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"normalize", "lee_seung"}})));
+  CHECK(Z.dense(3, 0) == doctest::Approx(0.25 + 0.25 * std::sqrt(3.0)));
+  CHECK(Z.dense(0, 0) == doctest::Approx(0.25 - 0.25 / std::sqrt(3.0)));
+  nmfx::Data Y;
+  Y.dense = {{0.0, 2.0}, {4.0, 8.0}};
+  nmfx::apply_common_options(Y, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"scale", "max"}})));
+  CHECK(Y.dense(1, 0) == 0.5);
+  CHECK(Y.dense(1, 1) == 1.0);
 }

@@ -57,7 +57,7 @@ TEST_CASE("spec errors name the file and line and key and exit 2 writing nothing
       {"unknown parameter, nearest suggested", "solvers: [mu]", "solvers: [{name: mu, params: {epz: 1e-9}}]",
        "solvers[0].params.epz", "did you mean 'eps'", "epz"},
       {"unknown plugin, available listed", "solvers: [mu]", "solvers: [mux]", "solvers[0]",
-       "unknown solver 'mux'; did you mean 'mu'? (available: failing, mu", "mux"},
+       "unknown solver 'mux'; did you mean 'mu'? (available: ", "mux"},
       {"solver given a loss it does not support", "solvers: [mu]\nlosses: [frobenius]",
        "solvers: [failing]\nlosses: [kl]", "losses[0]", "does not support loss 'kl'; it supports: frobenius", "kl"},
       {"an axis value out of range", "ranks: [3]", "ranks: [3, 0]", "ranks", "at least 1", "ranks"},
@@ -74,6 +74,12 @@ TEST_CASE("spec errors name the file and line and key and exit 2 writing nothing
       CHECK(r.status == 2);
       CHECK(r.output.find("bad.yaml:") != std::string::npos);
       CHECK(r.output.find(c.message) != std::string::npos);
+      if (std::string(c.what).rfind("unknown plugin", 0) == 0) {
+        // Every solver found is listed: at least the test plugin and the built-in mu.
+        const std::string listed = r.output.substr(r.output.find("(available: "));
+        CHECK(listed.find("failing") != std::string::npos);
+        CHECK(listed.find(", mu") != std::string::npos);
+      }
       if (*c.key) {
         CHECK(r.output.find(" " + std::string(c.key) + ": ") != std::string::npos);
         CHECK(r.output.find("bad.yaml:" + std::to_string(line_of(spec, c.marker)) + ": ") != std::string::npos);

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -48,10 +49,32 @@ std::string read_file_maybe_gz(const std::string& path) {
 std::vector<ParamSpec> common_dataset_params() {
   return {param_bool("transpose", false, "swap rows and columns after loading (samples become rows)"),
           param_choice("scale", "none", {"none", "max", "minmax"},
-                       "rescale to [0, 1]: max divides by max(X); minmax maps [min, max] to [0, 1] (dense only)")};
+                       "rescale to [0, 1]: max divides by max(X); minmax maps [min, max] to [0, 1] (dense only)"),
+          param_choice("normalize", "none", {"none", "lee_seung"},
+                       "lee_seung: each column's mean and standard deviation set to 0.25, then clipped to [0, 1]")};
 }
 
 void apply_common_options(Data& X, const Params& params) {
+  if (params.str("normalize") == "lee_seung") {
+    // Lee & Seung (1999), Methods: "the pixel mean and standard deviation were set to 0.25, and the
+    // pixel values clipped to the range [0, 1]" — per image, i.e. per column of X.
+    if (X.kind != DataKind::dense) throw Error("normalize: lee_seung needs dense data (images)");
+    const std::size_t M = X.dense.shape(0), N = X.dense.shape(1);
+    std::size_t constant = 0;
+    for (std::size_t j = 0; j < N; ++j) {
+      double mean = 0, sq = 0;
+      for (std::size_t i = 0; i < M; ++i) mean += X.dense(i, j);
+      mean /= static_cast<double>(M);
+      for (std::size_t i = 0; i < M; ++i) sq += (X.dense(i, j) - mean) * (X.dense(i, j) - mean);
+      const double sd = std::sqrt(sq / static_cast<double>(M));
+      constant += sd == 0;
+      for (std::size_t i = 0; i < M; ++i) {
+        const double v = sd > 0 ? 0.25 + 0.25 * (X.dense(i, j) - mean) / sd : 0.25;
+        X.dense(i, j) = std::clamp(v, 0.0, 1.0);
+      }
+    }
+    X.info["normalize"] = {{"method", "lee_seung"}, {"constant_columns", constant}};
+  }
   const std::string scale = params.str("scale");
   if (scale != "none") {
     const bool dense = X.kind == DataKind::dense;

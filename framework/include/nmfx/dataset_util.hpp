@@ -15,12 +15,14 @@ namespace nmfx {
 /// its name). Throws nmfx::Error naming the file on any failure (missing, unreadable, truncated gzip).
 std::string read_file_maybe_gz(const std::string& path);
 
-/// Parameters `transpose` (bool, false) and `scale` (choice none | max | minmax): append them to a
-/// dataset's schema.
+/// Parameters `transpose` (bool, false), `scale` (choice none | max | minmax) and `normalize` (choice
+/// none | lee_seung): append them to a dataset's schema.
 std::vector<ParamSpec> common_dataset_params();
 
-/// Applies the common options to X after loading: `scale: max` divides by max(X) (X >= 0 stays in
-/// [0, 1]); `scale: minmax` maps [min, max] to [0, 1] (dense only: it would fill a sparse X);
+/// Applies the common options to X after loading, in this order: `normalize: lee_seung` sets each
+/// column's (image's) mean and standard deviation to 0.25 and clips to [0, 1] (Lee & Seung 1999,
+/// Methods; dense only); `scale: max` divides by max(X) (X >= 0 stays in [0, 1]); `scale: minmax`
+/// maps [min, max] to [0, 1] (dense only: it would fill a sparse X);
 /// `transpose` swaps rows and columns (samples become rows). Keeps info["image_shape"] meaningful by
 /// recording info["transposed"].
 void apply_common_options(Data& X, const Params& params);
