@@ -19,7 +19,7 @@ double mean_of(const nmfx::Matrix& A) {
 
 }  // namespace
 
-TEST_CASE("random init: uniform on [0 1) or half-normal - scaled by sqrt(mean(X)/rank) - W then H from the seed") {
+TEST_CASE("random init: uniform on 0..1 or half-normal - scaled by sqrt(mean(X)/rank) - W then H from the seed") {
   const nmfx::Data X = test::make_data(test::random_matrix(60, 50, 1, 0.0, 4.0));
   nmfx::Matrix W, H, W2, H2;
   nmfx::initialize(json{{"method", "random"}, {"distribution", "uniform"}, {"scale", "none"}}, X, 8, 3, "", W, H);

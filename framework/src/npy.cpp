@@ -1,9 +1,12 @@
 // A strict .npy reader: every malformed, truncated or unsupported file gives one line naming the
 // file and what is wrong. Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
+// The header (a Python dict literal) is scanned by hand, in linear time, rather than with
+// std::regex, whose recursive matcher can exhaust the stack on long hostile headers.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
-#include <regex>
+#include <iterator>
 #include <vector>
 
 #include <nmfx/npy.hpp>
@@ -12,12 +15,11 @@ namespace nmfx {
 namespace {
 
 template <class T>
-void convert_into(const std::vector<char>& raw, bool swap_bytes, std::vector<double>& out) {
-  const std::size_t n = raw.size() / sizeof(T);
+void convert_into(const char* raw, std::size_t n, bool swap_bytes, std::vector<double>& out) {
   out.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     char bytes[sizeof(T)];
-    std::memcpy(bytes, raw.data() + i * sizeof(T), sizeof(T));
+    std::memcpy(bytes, raw + i * sizeof(T), sizeof(T));
     if (swap_bytes)
       for (std::size_t b = 0; b < sizeof(T) / 2; ++b) std::swap(bytes[b], bytes[sizeof(T) - 1 - b]);
     T v;
@@ -26,80 +28,188 @@ void convert_into(const std::vector<char>& raw, bool swap_bytes, std::vector<dou
   }
 }
 
-}  // namespace
+// Text from a header, safe to put in a one-line message: printable ASCII only, at most 40 chars.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (char c : s.substr(0, 40)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (s.size() > 40) out += "...";
+  return out;
+}
 
-Matrix read_npy(const std::string& path) {
-  auto fail = [&](const std::string& what) -> Matrix { throw Error(path + ": " + what); };
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("cannot open file");
-  char magic[8];
-  if (!in.read(magic, 8)) return fail("not a .npy file (shorter than its 8-byte preamble)");
-  if (std::memcmp(magic, "\x93NUMPY", 6) != 0) return fail("not a .npy file (bad magic string)");
-  const int major = static_cast<unsigned char>(magic[6]);
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// The position just after "'key'" and the ':' that follows it (blanks allowed), or npos.
+std::size_t value_of(const std::string& header, const std::string& key) {
+  for (const char q : {'\'', '"'}) {
+    const std::string quoted = std::string(1, q) + key + q;
+    std::size_t at = header.find(quoted);
+    while (at != std::string::npos) {
+      std::size_t p = at + quoted.size();
+      while (p < header.size() && is_space(header[p])) ++p;
+      if (p < header.size() && header[p] == ':') {
+        ++p;
+        while (p < header.size() && is_space(header[p])) ++p;
+        return p;
+      }
+      at = header.find(quoted, at + 1);
+    }
+  }
+  return std::string::npos;
+}
+
+std::string shape_text(const std::vector<std::size_t>& shape) {
+  std::string s = "(";
+  for (std::size_t d = 0; d < shape.size(); ++d) s += (d ? ", " : "") + std::to_string(shape[d]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+// Parses the .npy bytes [data, data + size). required_dims > 0 refuses any other dimension count
+// before the data are read; strict_end refuses bytes after the data.
+NpyArray parse(const char* data, std::size_t size, const std::string& name, std::size_t required_dims,
+               bool strict_end) {
+  auto fail = [&](const std::string& what) -> NpyArray { throw Error(name + ": " + what); };
+  if (size < 8) return fail("not a .npy file (shorter than its 8-byte preamble)");
+  if (std::memcmp(data, "\x93NUMPY", 6) != 0) return fail("not a .npy file (bad magic string)");
+  const int major = static_cast<unsigned char>(data[6]);
+  std::size_t pos = 8;
   std::uint32_t header_len = 0;
+  const auto* u = reinterpret_cast<const unsigned char*>(data);
   if (major == 1) {
-    unsigned char b[2];
-    if (!in.read(reinterpret_cast<char*>(b), 2)) return fail("truncated header");
-    header_len = b[0] | (b[1] << 8);
+    if (size < pos + 2) return fail("truncated header");
+    header_len = u[8] | (u[9] << 8);
+    pos += 2;
   } else if (major == 2 || major == 3) {
-    unsigned char b[4];
-    if (!in.read(reinterpret_cast<char*>(b), 4)) return fail("truncated header");
-    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
+    if (size < pos + 4) return fail("truncated header");
+    header_len = u[8] | (u[9] << 8) | (u[10] << 16) | (static_cast<std::uint32_t>(u[11]) << 24);
+    pos += 4;
   } else {
     return fail("unsupported .npy format version " + std::to_string(major));
   }
   if (header_len > (1u << 20)) return fail("header length " + std::to_string(header_len) + " is implausible");
-  std::string header(header_len, '\0');
-  if (!in.read(header.data(), header_len)) return fail("truncated header");
+  if (size - pos < header_len) return fail("truncated header");
+  const std::string header(data + pos, header_len);
+  pos += header_len;
 
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=])([a-z])(\d+)')")))
+  // 'descr': '<f8' -- a byte order, a kind letter and a size in bytes.
+  std::size_t p = value_of(header, "descr");
+  if (p == std::string::npos || p >= header.size() || (header[p] != '\'' && header[p] != '"'))
     return fail("header has no readable 'descr' (structured dtypes are not supported)");
-  const char order = m[1].str()[0];
-  const char code = m[2].str()[0];
-  const int size = std::stoi(m[3].str());
-  if (!std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")))
-    return fail("header has no 'fortran_order'");
-  const bool fortran = m[1] == "True";
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")))
-    return fail("header has no 'shape'");
+  const std::size_t close = header.find(header[p], p + 1);
+  if (close == std::string::npos) return fail("header has no readable 'descr' (structured dtypes are not supported)");
+  const std::string descr = header.substr(p + 1, close - p - 1);
+  const bool descr_ok = descr.size() >= 3 && descr.size() <= 4 && std::strchr("<>|=", descr[0]) &&
+                        descr[1] >= 'a' && descr[1] <= 'z' &&
+                        std::all_of(descr.begin() + 2, descr.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!descr_ok)
+    return fail("unsupported dtype '" + printable(descr) + "' (real and integer dtypes are read)");
+  const char order = descr[0];
+  const std::string dtype = descr.substr(1);
+  std::size_t item = 0;
+  for (const char* t : {"f8", "i8", "u8"}) if (dtype == t) item = 8;
+  for (const char* t : {"f4", "i4", "u4"}) if (dtype == t) item = 4;
+  for (const char* t : {"i2", "u2"}) if (dtype == t) item = 2;
+  for (const char* t : {"i1", "u1", "b1"}) if (dtype == t) item = 1;
+
+  p = value_of(header, "fortran_order");
+  bool fortran = false;
+  if (p != std::string::npos && header.compare(p, 4, "True") == 0) fortran = true;
+  else if (p != std::string::npos && header.compare(p, 5, "False") == 0) fortran = false;
+  else return fail("header has no 'fortran_order'");
+
+  p = value_of(header, "shape");
+  const std::size_t end = p == std::string::npos ? p : header.find(')', p);
+  if (p == std::string::npos || header[p] != '(' || end == std::string::npos) return fail("header has no 'shape'");
   std::vector<std::size_t> shape;
-  const std::string dims = m[1];
-  const std::regex digits(R"(\d+)");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), digits), end; it != end; ++it)
-    shape.push_back(std::stoull(it->str()));
-  if (shape.size() != 2)
-    return fail("expected a 2-D array, got " + std::to_string(shape.size()) + " dimensions");
-
-  const bool big_endian = order == '>';
-  std::vector<double> values;
-  const std::size_t count = shape[0] * shape[1];
-  if (shape[0] != 0 && count / shape[0] != shape[1]) return fail("shape overflows");
-  if (count > (std::size_t(1) << 36)) return fail("array of " + std::to_string(count) + " entries is too large");
-  std::vector<char> raw(count * static_cast<std::size_t>(size));
-  if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size())))
-    return fail("truncated data: expected " + std::to_string(raw.size()) + " bytes for shape (" +
-                std::to_string(shape[0]) + ", " + std::to_string(shape[1]) + ")");
-  const std::string dtype = std::string(1, code) + std::to_string(size);
-  if (dtype == "f8") convert_into<double>(raw, big_endian, values);
-  else if (dtype == "f4") convert_into<float>(raw, big_endian, values);
-  else if (dtype == "i8") convert_into<std::int64_t>(raw, big_endian, values);
-  else if (dtype == "i4") convert_into<std::int32_t>(raw, big_endian, values);
-  else if (dtype == "i2") convert_into<std::int16_t>(raw, big_endian, values);
-  else if (dtype == "i1") convert_into<std::int8_t>(raw, big_endian, values);
-  else if (dtype == "u8") convert_into<std::uint64_t>(raw, big_endian, values);
-  else if (dtype == "u4") convert_into<std::uint32_t>(raw, big_endian, values);
-  else if (dtype == "u2") convert_into<std::uint16_t>(raw, big_endian, values);
-  else if (dtype == "u1" || dtype == "b1") convert_into<std::uint8_t>(raw, big_endian, values);
-  else return fail("unsupported dtype '" + dtype + "' (real and integer dtypes are read)");
-
-  Matrix out = Matrix::from_shape({shape[0], shape[1]});
-  if (fortran) {
-    for (std::size_t j = 0; j < shape[1]; ++j)
-      for (std::size_t i = 0; i < shape[0]; ++i) out(i, j) = values[j * shape[0] + i];
-  } else {
-    std::copy(values.begin(), values.end(), out.begin());
+  std::size_t count = 1;
+  bool overflow = false;
+  for (std::size_t q = p + 1; q < end;) {
+    while (q < end && (is_space(header[q]) || header[q] == ',')) ++q;
+    if (q == end) break;
+    std::size_t dim = 0;
+    const std::size_t start = q;
+    while (q < end && header[q] >= '0' && header[q] <= '9') {
+      if (dim > (std::size_t(1) << 48)) overflow = true;
+      else dim = dim * 10 + static_cast<std::size_t>(header[q] - '0');
+      ++q;
+    }
+    if (q < end && header[q] == 'L') ++q;  // Python 2 wrote (3L, 4L)
+    if (q == start || (q < end && !is_space(header[q]) && header[q] != ','))
+      return fail("header has an unreadable 'shape' " + printable(header.substr(p, end - p + 1)));
+    shape.push_back(dim);
+    if (dim != 0 && count > (std::size_t(1) << 48) / dim) overflow = true;
+    else count *= dim;
   }
+  if (required_dims > 0 && shape.size() != required_dims)
+    return fail("expected a " + std::to_string(required_dims) + "-D array, got " + std::to_string(shape.size()) +
+                " dimensions");
+  if (overflow) return fail("shape overflows");
+  if (count > (std::size_t(1) << 36)) return fail("array of " + std::to_string(count) + " entries is too large");
+  if (item == 0) return fail("unsupported dtype '" + dtype + "' (real and integer dtypes are read)");
+
+  const std::size_t bytes = count * item;
+  if (size - pos < bytes)
+    return fail("truncated data: expected " + std::to_string(bytes) + " bytes for shape " + shape_text(shape));
+  if (strict_end && size - pos > bytes)
+    return fail(std::to_string(size - pos - bytes) + " bytes after the data of shape " + shape_text(shape) +
+                " (more than one array in the file?)");
+  const char* raw = data + pos;
+  const bool swap = order == '>';
+  NpyArray out;
+  out.shape = shape;
+  std::vector<double> values;
+  if (dtype == "f8") convert_into<double>(raw, count, swap, values);
+  else if (dtype == "f4") convert_into<float>(raw, count, swap, values);
+  else if (dtype == "i8") convert_into<std::int64_t>(raw, count, swap, values);
+  else if (dtype == "i4") convert_into<std::int32_t>(raw, count, swap, values);
+  else if (dtype == "i2") convert_into<std::int16_t>(raw, count, swap, values);
+  else if (dtype == "i1") convert_into<std::int8_t>(raw, count, swap, values);
+  else if (dtype == "u8") convert_into<std::uint64_t>(raw, count, swap, values);
+  else if (dtype == "u4") convert_into<std::uint32_t>(raw, count, swap, values);
+  else if (dtype == "u2") convert_into<std::uint16_t>(raw, count, swap, values);
+  else convert_into<std::uint8_t>(raw, count, swap, values);  // u1, b1
+
+  if (fortran && shape.size() > 1) {
+    // Fortran order: the first index varies fastest. Reorder into C order.
+    out.values.resize(count);
+    const std::size_t nd = shape.size();
+    std::vector<std::size_t> index(nd, 0), fstride(nd, 1);
+    for (std::size_t d = 1; d < nd; ++d) fstride[d] = fstride[d - 1] * shape[d - 1];
+    for (std::size_t c = 0; c < count; ++c) {  // c walks C order; index is its multi-index
+      std::size_t f = 0;
+      for (std::size_t d = 0; d < nd; ++d) f += index[d] * fstride[d];
+      out.values[c] = values[f];
+      for (std::size_t d = nd; d-- > 0;) {
+        if (++index[d] < shape[d]) break;
+        index[d] = 0;
+      }
+    }
+  } else {
+    out.values = std::move(values);
+  }
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open file");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(path + ": read error");
+  return bytes;
+}
+
+}  // namespace
+
+NpyArray parse_npy(const std::string& bytes, const std::string& name) {
+  return parse(bytes.data(), bytes.size(), name, 0, true);
+}
+
+NpyArray read_npy_array(const std::string& path) { return parse_npy(slurp(path), path); }
+
+Matrix read_npy(const std::string& path) {
+  const std::string bytes = slurp(path);
+  NpyArray a = parse(bytes.data(), bytes.size(), path, 2, false);
+  Matrix out = Matrix::from_shape({a.shape[0], a.shape[1]});
+  std::copy(a.values.begin(), a.values.end(), out.begin());
   return out;
 }
 

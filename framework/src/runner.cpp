@@ -220,8 +220,16 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     auto loss = registry.create<Loss>(loss_name, with_paths_resolved(*loss_d, c["loss"]["params"], spec.dir));
     auto solver = registry.create<Solver>(c["solver"]["name"],
                                           with_paths_resolved(*solver_d, c["solver"]["params"], spec.dir));
+    // A metric that does not accept this kind of data is left out, and the result says so.
     std::vector<std::shared_ptr<Metric>> metrics;
-    for (const auto& m : c["metrics"]) metrics.push_back(registry.create<Metric>(m["name"], m["params"]));
+    for (const auto& m : c["metrics"]) {
+      const auto& kinds = registry.require(PluginKind::metric, m["name"])->descriptor->data_kinds;
+      if (std::find(kinds.begin(), kinds.end(), to_string(X.kind)) == kinds.end()) {
+        result["skipped_metrics"].push_back(m["name"]);
+        continue;
+      }
+      metrics.push_back(registry.create<Metric>(m["name"], m["params"]));
+    }
 
     const json& reg = c["regularization"];
     const double l1_ratio = reg["l1_ratio"];

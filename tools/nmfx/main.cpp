@@ -1,11 +1,14 @@
 // nmfx: run YAML-described NMF experiments with plugin solvers, losses, datasets and metrics.
-// Exit status: 0 success; 1 some cells failed (the grid still ran to the end); 2 bad input.
+// Exit status: 0 success; 1 some cells failed (the grid still ran to the end), or check-plugin found a
+// failing property; 2 bad input.
 #include <iostream>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include "bench.hpp"
+#include "check_plugin.hpp"
+#include "new_plugin.hpp"
 #include "report.hpp"
 
 #include <nmfx/grid.hpp>
@@ -124,6 +127,23 @@ int main(int argc, char** argv) {
   report->add_option("--csv", report_options.csv, "also write <prefix>_final.csv and <prefix>_targets.csv");
   report->add_option("--top-words", report_options.top_words, "words per topic for text data")->capture_default_str();
 
+  nmfx_new_plugin::Options new_options;
+  auto* new_plugin = app.add_subcommand("new-plugin", "write a ready plugin folder: CMakeLists.txt, a working source, README, a test");
+  new_plugin->add_option("kind", new_options.kind, "dataset, loss, solver or metric")->required();
+  new_plugin->add_option("name", new_options.name, "the plugin's name, a C identifier (e.g. my_solver)")->required();
+  new_plugin->add_option("--dir", new_options.dir, "where to create the folder <name>/")->capture_default_str();
+
+  nmfx_check::Options check_options;
+  bool check_no_fork = false;
+  auto* check = app.add_subcommand("check-plugin", "run the conformance suite on plugins: one PASS/FAIL line per property");
+  check->add_option("plugin", check_options.targets, "a plugin library (path to a .so) or a plugin name (repeatable)");
+  check->add_option("--kind", check_options.kind, "with a name: dataset, loss, solver or metric");
+  check->add_option("--param", check_options.params, "key=value: a parameter of the plugin under test (repeatable)")
+      ->allow_extra_args(false);
+  check->add_flag("--all", check_options.all, "check every plugin found (built-in and NMFX_PLUGIN_PATH)");
+  check->add_flag("--no-fork", check_no_fork, "run every property in this process (for a debugger)");
+  check->add_option("--timeout", check_options.timeout_s, "seconds allowed per property")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -132,6 +152,11 @@ int main(int argc, char** argv) {
 
   try {
     if (*list) return list_plugins(kind);
+    if (*new_plugin) return nmfx_new_plugin::run(new_options, std::cout);
+    if (*check) {
+      check_options.isolate = !check_no_fork;
+      return nmfx_check::run(check_options, std::cout);
+    }
     if (*bench) return nmfx_bench::run(bench_options);
     if (*report) {
       auto split = [](const std::string& s) {

@@ -21,6 +21,7 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Metric, CompressionRatio>(
       "compression_ratio", "1.0.0", "storage of W and H over storage of X, (M + N) L / (M N), dense doubles");
   d.params = {};
+  d.data_kinds = {"dense", "sparse", "observed"};
   return d;
 }
 

@@ -33,8 +33,10 @@ class Kkt final : public nmfx::Metric {
 };
 
 nmfx::PluginDescriptor describe() {
-  return nmfx::describe<nmfx::Metric, Kkt>(
+  auto d = nmfx::describe<nmfx::Metric, Kkt>(
       "kkt", "1.0.0", "KKT residuals: projected gradient norm (absolute, relative to the start) and complementarity");
+  d.data_kinds = {"dense", "sparse", "observed"};
+  return d;
 }
 
 }  // namespace

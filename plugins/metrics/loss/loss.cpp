@@ -27,6 +27,7 @@ nmfx::PluginDescriptor describe() {
   d.params = {
       nmfx::param_string("of", "", "name of the loss plugin to evaluate; empty means the cell's own loss"),
   };
+  d.data_kinds = {"dense", "sparse", "observed"};
   return d;
 }
 

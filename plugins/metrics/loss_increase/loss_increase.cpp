@@ -20,7 +20,8 @@ class LossIncrease final : public nmfx::Metric {
       const double previous = losses[n - 2], current = losses[n - 1];
       if (previous > 0) worst_ = std::max(worst_, (current - previous) / previous);
     }
-    return {{"loss_max_relative_increase", n >= 2 ? worst_ : -std::numeric_limits<double>::infinity()}};
+    // At the first checkpoint nothing is compared yet: 0 ("no increase seen").
+    return {{"loss_max_relative_increase", n >= 2 ? worst_ : 0.0}};
   }
 
  private:
@@ -28,8 +29,10 @@ class LossIncrease final : public nmfx::Metric {
 };
 
 nmfx::PluginDescriptor describe() {
-  return nmfx::describe<nmfx::Metric, LossIncrease>(
+  auto d = nmfx::describe<nmfx::Metric, LossIncrease>(
       "loss_increase", "1.0.0", "largest relative increase of the loss between consecutive checkpoints so far");
+  d.data_kinds = {"dense", "sparse", "observed"};
+  return d;
 }
 
 }  // namespace

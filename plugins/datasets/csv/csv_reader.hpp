@@ -1,0 +1,23 @@
+#pragma once
+// The CSV/TSV reader of the csv dataset, on the file's bytes (already gunzipped), so that the fuzz
+// target (fuzz/csv_fuzz.cpp) can call it without a file.
+#include <cstddef>
+#include <string>
+
+#include <nmfx/types.hpp>
+
+namespace csv {
+
+struct Options {
+  std::string delimiter = "auto";  ///< auto | comma | tab | semicolon | space
+  std::size_t skip_rows = 0;       ///< physical lines dropped from the top (header lines)
+  std::string drop_columns;        ///< e.g. "0", "-1", "0,3", "1:3"; 0-based, negative from the end
+  bool clip_negative = false;      ///< set negative entries to 0 instead of refusing the file
+};
+
+/// Parses a whole CSV/TSV file into a dense X, one file row per row of X. `path` starts every
+/// error message, followed by the line and column where one applies ("x.csv:7: column 3: ...";
+/// both counted from 1, as editors count them).
+nmfx::Data parse(const std::string& bytes, const std::string& path, const Options& options);
+
+}  // namespace csv

@@ -1,0 +1,46 @@
+// X from a Matrix Market file (.mtx, optionally gzipped), the format of the SuiteSparse Matrix
+// Collection: coordinate files give a sparse X (CSR), array files a dense one. The parsing is in
+// mtx_reader.cpp; this file declares the parameters and applies the common dataset options.
+#include <nmfx/dataset_util.hpp>
+#include <nmfx/plugin.hpp>
+
+#include "mtx_reader.hpp"
+
+namespace {
+
+class Mtx final : public nmfx::Dataset {
+ public:
+  explicit Mtx(const nmfx::Params& p) : params_(p), path_(p.str("path")) {
+    options_.dense = p.boolean("dense");
+    options_.clip_negative = p.str("negative") == "clip";
+  }
+
+  nmfx::Data load() override {
+    nmfx::Data data = mtx::parse(nmfx::read_file_maybe_gz(path_), path_, options_);
+    nmfx::apply_common_options(data, params_);
+    data.info["shape"] = {data.rows(), data.cols()};
+    return data;
+  }
+
+ private:
+  nmfx::Params params_;
+  std::string path_;
+  mtx::Options options_;
+};
+
+nmfx::PluginDescriptor describe() {
+  auto d = nmfx::describe<nmfx::Dataset, Mtx>(
+      "mtx", "1.0.0", "X from a Matrix Market file (coordinate: sparse, array: dense), as SuiteSparse ships them");
+  d.params = {
+      nmfx::param_path("path", "the .mtx file (optionally gzipped) holding X"),
+      nmfx::param_bool("dense", false, "return a coordinate file as a dense X (array files are always dense)"),
+      nmfx::param_choice("negative", "error", {"error", "clip"},
+                         "negative entries: refuse the file, or clip them to 0 (counted in info)"),
+  };
+  for (auto& p : nmfx::common_dataset_params()) d.params.push_back(p);
+  return d;
+}
+
+}  // namespace
+
+NMFX_EXPORT_PLUGIN(describe)

@@ -1,0 +1,353 @@
+// Matrix Market reader (NIST, "The Matrix Market Exchange Formats: Initial Design", 1996):
+//   %%MatrixMarket matrix <coordinate|array> <real|integer|pattern> <general|symmetric>
+//   % comments
+//   M N NNZ            (coordinate)  or  M N  (array)
+//   i j [value]        one entry per line, 1-based (coordinate)
+//   value              one per line, column by column (array; symmetric: the lower triangle only)
+// Strict: every malformed line is one error naming the file and the line. Coordinate files become
+// CSR as scipy.io.mmread(...).tocsr() does: symmetric off-diagonal entries are mirrored, repeated
+// (i, j) entries are summed. Explicit zeros are then dropped (X's CSR stores no zeros).
+#include "mtx_reader.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+namespace mtx {
+namespace {
+
+using std::string_view;
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+// A token for a one-line message: printable ASCII only, at most 30 characters.
+std::string printable(string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 30)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (s.size() > 30) out += "...";
+  return out;
+}
+
+std::string lower(string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+std::vector<string_view> split(string_view line) {
+  std::vector<string_view> out;
+  std::size_t p = 0;
+  while (p < line.size()) {
+    while (p < line.size() && is_blank(line[p])) ++p;
+    const std::size_t start = p;
+    while (p < line.size() && !is_blank(line[p])) ++p;
+    if (p > start) out.push_back(line.substr(start, p - start));
+  }
+  return out;
+}
+
+// The lines of the file, numbered from 1; '\n' ends a line, a '\r' before it is a blank.
+class Lines {
+ public:
+  explicit Lines(const std::string& b) : b_(b) {}
+  bool next(string_view& line) {
+    if (pos_ >= b_.size()) return false;
+    const std::size_t nl = b_.find('\n', pos_);
+    const std::size_t end = nl == std::string::npos ? b_.size() : nl;
+    line = string_view(b_).substr(pos_, end - pos_);
+    pos_ = end + 1;
+    ++number_;
+    return true;
+  }
+  // The next line holding something other than blanks or a % comment.
+  bool next_content(string_view& line) {
+    while (next(line)) {
+      std::size_t p = 0;
+      while (p < line.size() && is_blank(line[p])) ++p;
+      if (p < line.size() && line[p] != '%') return true;
+    }
+    return false;
+  }
+  std::size_t number() const { return number_; }
+  std::size_t remaining() const { return pos_ >= b_.size() ? 0 : b_.size() - pos_; }
+
+ private:
+  const std::string& b_;
+  std::size_t pos_ = 0, number_ = 0;
+};
+
+bool parse_unsigned(string_view t, std::uint64_t& out) {
+  if (!t.empty() && t[0] == '+') t.remove_prefix(1);
+  const auto r = std::from_chars(t.data(), t.data() + t.size(), out);
+  return !t.empty() && r.ec == std::errc() && r.ptr == t.data() + t.size();
+}
+
+struct Entry {
+  std::uint32_t row, col;
+  double value;
+};
+
+class Reader {
+ public:
+  Reader(const std::string& bytes, const std::string& path, const Options& o) : lines_(bytes), path_(path), o_(o) {}
+
+  nmfx::Data run(const std::string& bytes) {
+    if (bytes.empty()) fail_file("the file is empty, not a Matrix Market file");
+    if (bytes.size() > 262 && bytes.compare(257, 5, "ustar") == 0)
+      fail_file("this is a tar archive; extract the .mtx file from it first (SuiteSparse ships .tar.gz archives)");
+    header();
+    size_line();
+    nmfx::Data data = array_ ? read_array() : read_coordinate();
+    string_view extra;
+    if (lines_.next_content(extra))
+      fail("more data than the size line (line " + std::to_string(size_line_) + ") declares: '" +
+           printable(extra) + "'");
+    if (negatives_ && !o_.clip_negative)
+      fail_file(std::to_string(negatives_) + " negative " + (negatives_ == 1 ? "entry" : "entries") +
+                ", the first on line " + std::to_string(first_negative_line_) + " at " + first_negative_at_ +
+                "; NMF needs X >= 0 (negative: clip sets them to 0)");
+    const bool any = data.kind == nmfx::DataKind::dense
+                         ? std::any_of(data.dense.begin(), data.dense.end(), [](double v) { return v != 0.0; })
+                         : data.sparse.nnz() > 0;
+    if (!any) fail_file("every entry is zero; NMF needs a nonzero X");
+    data.info["path"] = path_;
+    data.info["format"] = array_ ? "array" : "coordinate";
+    data.info["field"] = field_;
+    data.info["symmetry"] = symmetric_ ? "symmetric" : "general";
+    if (o_.clip_negative) data.info["negative_clipped"] = negatives_;
+    return data;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw nmfx::Error(path_ + ":" + std::to_string(lines_.number()) + ": " + what);
+  }
+  [[noreturn]] void fail_file(const std::string& what) const { throw nmfx::Error(path_ + ": " + what); }
+
+  void header() {
+    string_view line;
+    lines_.next(line);
+    const auto t = split(line);
+    const char* usage = "'%%MatrixMarket matrix <coordinate|array> <real|integer|pattern> <general|symmetric>'";
+    if (t.empty() || lower(t[0]) != "%%matrixmarket")
+      fail(std::string("not a Matrix Market file: the first line must be ") + usage);
+    if (t.size() != 5) fail(std::string("the header must have 5 words, ") + usage);
+    if (lower(t[1]) != "matrix")
+      fail("object '" + printable(t[1]) + "' is not supported: only 'matrix' (not vectors)");
+    const std::string format = lower(t[2]);
+    field_ = lower(t[3]);
+    const std::string symmetry = lower(t[4]);
+    if (format == "array") array_ = true;
+    else if (format != "coordinate") fail("format '" + printable(t[2]) + "' is neither coordinate nor array");
+    if (field_ == "complex")
+      fail("complex matrices are not supported (NMF needs a real X)");
+    if (field_ != "real" && field_ != "integer" && field_ != "pattern")
+      fail("field '" + printable(t[3]) + "' is not one of real, integer, pattern");
+    if (field_ == "pattern" && array_) fail("field pattern is only valid for coordinate files");
+    if (symmetry == "symmetric") symmetric_ = true;
+    else if (symmetry == "skew-symmetric")
+      fail("skew-symmetric matrices are not supported: the mirrored entries are negated, and NMF needs X >= 0");
+    else if (symmetry == "hermitian") fail("hermitian matrices are not supported (they are complex)");
+    else if (symmetry != "general") fail("symmetry '" + printable(t[4]) + "' is not one of general, symmetric");
+  }
+
+  void size_line() {
+    string_view line;
+    if (!lines_.next_content(line)) fail_file("truncated: no size line after the header");
+    size_line_ = lines_.number();
+    const auto t = split(line);
+    const std::size_t want = array_ ? 2 : 3;
+    const char* what = array_ ? "'rows columns'" : "'rows columns entries'";
+    if (t.size() != want) fail(std::string("the size line must be ") + what + ", found " + std::to_string(t.size()) + " fields");
+    std::uint64_t v[3] = {0, 0, 0};
+    for (std::size_t k = 0; k < want; ++k)
+      if (!parse_unsigned(t[k], v[k]))
+        fail("size '" + printable(t[k]) + "' is not a nonnegative integer");
+    M_ = v[0];
+    N_ = v[1];
+    declared_ = v[2];
+    if (M_ == 0 || N_ == 0)
+      fail("the matrix is empty (" + std::to_string(M_) + " x " + std::to_string(N_) + "); NMF needs at least one row and one column");
+    if (M_ > o_.max_dim || N_ > o_.max_dim)
+      fail("shape " + std::to_string(M_) + " x " + std::to_string(N_) + " is too large (at most " +
+           std::to_string(o_.max_dim) + " rows and columns)");
+    if (symmetric_ && M_ != N_)
+      fail("a symmetric matrix must be square, not " + std::to_string(M_) + " x " + std::to_string(N_));
+    // Each entry needs at least 2 bytes (array) or 4 (coordinate, "1 1\n"): a count the rest of
+    // the file cannot hold is truncation, found before any memory is reserved for it.
+    const std::uint64_t min_bytes = array_ ? 2 : 4;
+    if (array_) {
+      if (N_ > (std::uint64_t(1) << 62) / M_) fail("shape overflows");
+      declared_ = symmetric_ ? N_ * (N_ + 1) / 2 : M_ * N_;
+    }
+    if (declared_ > (lines_.remaining() + 1) / min_bytes)
+      fail_file("truncated: the size line (line " + std::to_string(size_line_) + ") declares " +
+                std::to_string(declared_) + " entries, more than the remaining " + std::to_string(lines_.remaining()) +
+                " bytes can hold");
+  }
+
+  // A value token of the header's field, checked finite; negatives are counted (and clipped).
+  double value(string_view t, std::uint64_t i, std::uint64_t j) {
+    double v = 0;
+    string_view s = t;
+    if (!s.empty() && s[0] == '+') s.remove_prefix(1);
+    if (field_ == "integer") {
+      long long n = 0;
+      const auto r = std::from_chars(s.data(), s.data() + s.size(), n);
+      if (s.empty() || r.ptr != s.data() + s.size() || r.ec == std::errc::invalid_argument)
+        fail("'" + printable(t) + "' is not an integer (the header says integer)");
+      if (r.ec == std::errc::result_out_of_range) fail("integer '" + printable(t) + "' is out of range");
+      v = static_cast<double>(n);
+    } else {
+      const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (s.empty() || r.ptr != s.data() + s.size() || r.ec == std::errc::invalid_argument)
+        fail("'" + printable(t) + "' is not a number");
+      if (r.ec == std::errc::result_out_of_range) {
+        // from_chars reports underflow too: keep a value that rounds to a subnormal or zero.
+        v = std::strtod(std::string(s).c_str(), nullptr);
+        if (!std::isfinite(v)) fail("'" + printable(t) + "' is out of the range of a double");
+      }
+      if (!std::isfinite(v)) fail("'" + printable(t) + "' is not finite (NaN or Inf); NMF needs a finite X");
+    }
+    if (v < 0) {
+      if (negatives_++ == 0) {
+        first_negative_line_ = lines_.number();
+        first_negative_at_ = "(" + std::to_string(i) + ", " + std::to_string(j) + ")";
+      }
+      if (o_.clip_negative) v = 0.0;
+    }
+    return v;
+  }
+
+  std::uint64_t index(string_view t, std::uint64_t limit, const char* what) {
+    std::uint64_t v = 0;
+    if (!parse_unsigned(t, v)) fail(std::string(what) + " index '" + printable(t) + "' is not a positive integer");
+    if (v < 1 || v > limit)
+      fail(std::string(what) + " index " + std::to_string(v) + " is out of range 1.." + std::to_string(limit));
+    return v;
+  }
+
+  nmfx::Data read_array() {
+    nmfx::Data data;
+    data.kind = nmfx::DataKind::dense;
+    data.dense = nmfx::Matrix::from_shape({M_, N_});
+    data.dense.fill(0.0);
+    double* x = data.dense.data();
+    std::uint64_t i = 0, j = 0;  // column by column; symmetric: i from j
+    for (std::uint64_t k = 0; k < declared_; ++k) {
+      string_view line;
+      if (!lines_.next_content(line))
+        fail_file("truncated: expected " + std::to_string(declared_) + " values, found " + std::to_string(k));
+      const auto t = split(line);
+      if (t.size() != 1) fail("expected one value per line, found " + std::to_string(t.size()) + " fields");
+      const double v = value(t[0], i + 1, j + 1);
+      x[i * N_ + j] = v;
+      if (symmetric_) x[j * N_ + i] = v;
+      if (++i == M_) {
+        ++j;
+        i = symmetric_ ? j : 0;
+      }
+    }
+    return data;
+  }
+
+  nmfx::Data read_coordinate() {
+    const bool pattern = field_ == "pattern";
+    std::vector<Entry> entries;
+    entries.reserve(static_cast<std::size_t>(declared_) * (symmetric_ ? 2 : 1));
+    for (std::uint64_t k = 0; k < declared_; ++k) {
+      string_view line;
+      if (!lines_.next_content(line))
+        fail_file("truncated: the size line (line " + std::to_string(size_line_) + ") declares " +
+                  std::to_string(declared_) + " entries, found " + std::to_string(k));
+      const auto t = split(line);
+      const std::size_t want = pattern ? 2 : 3;
+      if (t.size() != want)
+        fail("expected " + std::to_string(want) + (pattern ? " fields (row column)" : " fields (row column value)") +
+             ", found " + std::to_string(t.size()));
+      const std::uint64_t i = index(t[0], M_, "row"), j = index(t[1], N_, "column");
+      const double v = pattern ? 1.0 : value(t[2], i, j);
+      entries.push_back({static_cast<std::uint32_t>(i - 1), static_cast<std::uint32_t>(j - 1), v});
+      if (symmetric_ && i != j) entries.push_back({static_cast<std::uint32_t>(j - 1), static_cast<std::uint32_t>(i - 1), v});
+    }
+
+    nmfx::Data data;
+    data.info["entries"] = declared_;
+    if (o_.dense) {
+      if (N_ > (std::uint64_t(1) << 36) / M_)
+        fail_file("dense: true would need " + std::to_string(M_) + " x " + std::to_string(N_) +
+                  " doubles; read the file as sparse");
+      data.kind = nmfx::DataKind::dense;
+      data.dense = nmfx::Matrix::from_shape({M_, N_});
+      data.dense.fill(0.0);
+      for (const Entry& e : entries) data.dense(e.row, e.col) += e.value;  // duplicates summed
+      return data;
+    }
+
+    // CSR by a counting sort on rows (file order kept within a row), then each row sorted by
+    // column (stable, so repeated entries are summed in file order) and compacted.
+    nmfx::SparseMatrix& S = data.sparse;
+    S.rows = M_;
+    S.cols = N_;
+    std::vector<std::size_t> start(M_ + 1, 0);
+    for (const Entry& e : entries) ++start[e.row + 1];
+    for (std::size_t r = 0; r < M_; ++r) start[r + 1] += start[r];
+    std::vector<std::pair<std::uint32_t, double>> by_row(entries.size());
+    {
+      std::vector<std::size_t> next(start.begin(), start.end() - 1);
+      for (const Entry& e : entries) by_row[next[e.row]++] = {e.col, e.value};
+    }
+    entries.clear();
+    entries.shrink_to_fit();
+    S.indptr.assign(M_ + 1, 0);
+    S.indices.reserve(by_row.size());
+    S.values.reserve(by_row.size());
+    std::size_t duplicates = 0, zeros = 0;
+    for (std::size_t r = 0; r < M_; ++r) {
+      auto first = by_row.begin() + static_cast<std::ptrdiff_t>(start[r]);
+      auto last = by_row.begin() + static_cast<std::ptrdiff_t>(start[r + 1]);
+      std::stable_sort(first, last, [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (auto it = first; it != last;) {
+        const std::uint32_t col = it->first;
+        double sum = it->second;
+        for (++it; it != last && it->first == col; ++it) {
+          sum += it->second;
+          ++duplicates;
+        }
+        if (sum == 0.0) {
+          ++zeros;
+          continue;
+        }
+        S.indices.push_back(col);
+        S.values.push_back(sum);
+      }
+      S.indptr[r + 1] = S.values.size();
+    }
+    data.kind = nmfx::DataKind::sparse;
+    data.info["duplicates_summed"] = duplicates;
+    data.info["explicit_zeros_dropped"] = zeros;
+    return data;
+  }
+
+  Lines lines_;
+  const std::string& path_;
+  const Options& o_;
+  bool array_ = false, symmetric_ = false;
+  std::string field_;
+  std::uint64_t M_ = 0, N_ = 0, declared_ = 0;
+  std::size_t size_line_ = 0;
+  std::size_t negatives_ = 0, first_negative_line_ = 0;
+  std::string first_negative_at_;
+};
+
+}  // namespace
+
+nmfx::Data parse(const std::string& bytes, const std::string& path, const Options& options) {
+  Reader reader(bytes, path, options);
+  return reader.run(bytes);
+}
+
+}  // namespace mtx

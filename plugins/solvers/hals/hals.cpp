@@ -1,0 +1,47 @@
+// Hierarchical alternating least squares (Cichocki & Phan 2009; seed 000 eq. 12, Algorithms 3-4):
+// per outer iteration one sweep over the columns of W with A = X H^T, B = H H^T, then one over the
+// rows of H with A = W^T X, B = W^T W. The sweep lives in hals_sweep.hpp, shared with accel_hals.
+#include <nmfx/plugin.hpp>
+
+#include "hals_sweep.hpp"
+
+namespace {
+
+class Hals final : public nmfx::Solver {
+ public:
+  explicit Hals(const nmfx::Params& p) : zero_floor_(p.real("zero_floor")) {}
+
+  void prepare(const nmfx::Problem& problem, nmfx::Matrix& W, nmfx::Matrix& H) override {
+    core_.prepare(problem, W, H, zero_floor_, "hals");
+  }
+
+  void step(nmfx::Matrix& W, nmfx::Matrix& H) override {
+    const auto once = [](auto&& sweep) -> std::size_t {
+      sweep();
+      return 1;
+    };
+    core_.update_W(W, H, once);
+    core_.update_H(W, H, once);
+  }
+
+ private:
+  double zero_floor_;
+  nmfx_hals::Hals core_;
+};
+
+nmfx::PluginDescriptor describe() {
+  auto d = nmfx::describe<nmfx::Solver, Hals>(
+      "hals", "1.0.0", "hierarchical ALS (Cichocki & Phan 2009): exact coordinate updates of W's columns and H's rows");
+  d.params = {
+      nmfx::param_real("zero_floor", 1e-16,
+                       "a component that becomes all zero is set to zero_floor * max of its factor", 0.0),
+  };
+  d.losses = {"frobenius"};
+  d.data_kinds = {"dense", "sparse"};
+  d.penalties = true;
+  return d;
+}
+
+}  // namespace
+
+NMFX_EXPORT_PLUGIN(describe)

@@ -1,0 +1,212 @@
+#pragma once
+// The HALS sweep (Cichocki & Phan 2009; seed 000 eq. 12, Algorithms 3-4) and the outer iteration
+// built on it, shared by the hals and accel_hals solvers: one sweep in the codebase, so that
+// accel_hals with alpha = 0 is hals exactly.
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nmfx/linalg.hpp>
+#include <nmfx/plugin.hpp>
+
+namespace nmfx_hals {
+
+// out (n x m) <- in^T (m x n), blocked so that both sides are read and written in cache lines.
+inline void transpose_into(const nmfx::Matrix& in, nmfx::Matrix& out) {
+  const std::size_t m = in.shape(0), n = in.shape(1);
+  const double* a = in.data();
+  double* b = out.data();
+  constexpr std::size_t T = 32;
+  for (std::size_t i0 = 0; i0 < m; i0 += T)
+    for (std::size_t j0 = 0; j0 < n; j0 += T) {
+      const std::size_t i1 = std::min(m, i0 + T), j1 = std::min(n, j0 + T);
+      for (std::size_t i = i0; i < i1; ++i)
+        for (std::size_t j = j0; j < j1; ++j) b[j * m + i] = a[i * n + j];
+    }
+}
+
+// Elastic net as scikit-learn's cd solver does it: the subproblem 1/2 f'Bf - a'f + l1 |f|_1 +
+// l2/2 |f|^2 is the unpenalized one with a - l1 and B + l2 I.
+inline void penalize(nmfx::Matrix& A, nmfx::Matrix& B, double l1, double l2) {
+  if (l1 != 0) {
+    double* a = A.data();
+    for (std::size_t k = 0; k < A.size(); ++k) a[k] -= l1;
+  }
+  if (l2 != 0)
+    for (std::size_t j = 0; j < B.shape(0); ++j) B(j, j) += l2;
+}
+
+// One sweep over the L components of F, in place. F is L x K with one component per ROW (H itself,
+// or W^T), so every update below runs over contiguous memory; each of the K columns of F is an
+// independent NNLS problem min_{f >= 0} 1/2 f'Bf - a'f, and column k of A (L x K) is its a.
+// For j = 1..L (eq. 12; HALSacc.m's deltaV):
+//     F[j,:] <- max(0, F[j,:] + (A[j,:] - B[j,:] F) / B[j,j]),
+// with rows l < j of F already updated. Columns are processed in blocks of `block` (cache-resident,
+// spread over the OpenMP threads); the result does not depend on the blocking or the thread count.
+class Sweep {
+ public:
+  static constexpr std::size_t block = 256;
+
+  void prepare(std::size_t L, std::size_t K) {
+    const std::size_t blocks = (K + block - 1) / block;
+    delta_.assign(blocks, 0.0);
+    nonzero_.assign(blocks * L, 0);
+  }
+
+  // Returns ||F_new - F_old||_F^2 (HALSacc.m's nodelta). A component that ends all zero is then
+  // set to zero_floor * max(F) (zero_floor itself if F is all zero), so that B[j,j] > 0 in the
+  // other factor's update (HALSacc.m's "safety procedure", there 1e-16 * max(V(:))).
+  double run(nmfx::Matrix& F, const nmfx::Matrix& A, const nmfx::Matrix& B, double zero_floor) {
+    const std::size_t L = F.shape(0), K = F.shape(1);
+    const std::size_t blocks = (K + block - 1) / block;
+    if (delta_.size() != blocks || nonzero_.size() != blocks * L || A.shape(0) != L || A.shape(1) != K ||
+        B.shape(0) != L || B.shape(1) != L)
+      throw nmfx::Error("hals sweep: factor " + std::to_string(L) + "x" + std::to_string(K) +
+                        " does not match the prepared workspaces");
+    double* f = F.data();
+    const double* a = A.data();
+    const double* b = B.data();
+    double* delta = delta_.data();
+    unsigned char* nonzero = nonzero_.data();
+    // Threads only pay off on big sweeps (a block of 256 columns at L = 30 is ~0.5 Mflop).
+    const bool parallel = blocks > 1 && K * L * L >= (std::size_t{1} << 20);
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::size_t c = 0; c < blocks; ++c) {
+      const std::size_t k0 = c * block, n = std::min(block, K - k0);
+      double r[block];  // the numerator A[j,:] - B[j,:] F over this block
+      double d = 0;
+      for (std::size_t j = 0; j < L; ++j) {
+        double* fj = f + j * K + k0;
+        const double bjj = b[j * L + j];
+        unsigned char nz = 0;
+        if (!(bjj > 0)) {  // the other factor's component j is zero: no information on this one
+          for (std::size_t k = 0; k < n; ++k) nz |= fj[k] > 0;
+          nonzero[c * L + j] = nz;
+          continue;
+        }
+        const double* aj = a + j * K + k0;
+        for (std::size_t k = 0; k < n; ++k) r[k] = aj[k];
+        const double* bj = b + j * L;  // B is symmetric: row j is column j
+        std::size_t l = 0;
+        for (; l + 4 <= L; l += 4) {  // four rows per pass over r: a quarter of the loads and stores of r
+          const double b0 = bj[l], b1 = bj[l + 1], b2 = bj[l + 2], b3 = bj[l + 3];
+          const double* f0 = f + l * K + k0;
+          const double* f1 = f0 + K;
+          const double* f2 = f1 + K;
+          const double* f3 = f2 + K;
+          for (std::size_t k = 0; k < n; ++k) r[k] -= (b0 * f0[k] + b1 * f1[k]) + (b2 * f2[k] + b3 * f3[k]);
+        }
+        for (; l < L; ++l) {
+          const double blj = bj[l];
+          const double* fl = f + l * K + k0;
+          for (std::size_t k = 0; k < n; ++k) r[k] -= blj * fl[k];
+        }
+        for (std::size_t k = 0; k < n; ++k) {
+          const double old = fj[k];
+          const double v = std::max(0.0, old + r[k] / bjj);
+          const double step = v - old;
+          d += step * step;
+          fj[k] = v;
+          nz |= v > 0;
+        }
+        nonzero[c * L + j] = nz;
+      }
+      delta[c] = d;
+    }
+    double total = 0;
+    for (std::size_t c = 0; c < blocks; ++c) total += delta[c];  // fixed order: deterministic
+
+    double floor = -1;  // computed once, on the first all-zero component
+    for (std::size_t j = 0; j < L; ++j) {
+      bool any = false;
+      for (std::size_t c = 0; c < blocks && !any; ++c) any = nonzero[c * L + j] != 0;
+      if (any || K == 0) continue;
+      if (floor < 0) {
+        const double top = *std::max_element(f, f + F.size());
+        floor = top > 0 ? zero_floor * top : zero_floor;
+      }
+      std::fill(f + j * K, f + (j + 1) * K, floor);
+    }
+    return total;
+  }
+
+ private:
+  std::vector<double> delta_;            // per block: its share of ||F_new - F_old||^2
+  std::vector<unsigned char> nonzero_;   // per block and component: any entry > 0
+};
+
+// The outer iteration of HALS, with the number of sweeps per factor left to the caller:
+// update_W computes A = X H^T and B = H H^T once (Algorithm 3, steps 1-2) and hands a sweep to
+// `inner`, which calls it as often as it likes and returns how often it did; update_H likewise
+// with A = W^T X, B = W^T W (Algorithm 4). W is swept as W^T (L x M) so that its columns are
+// contiguous.
+class Hals {
+ public:
+  void prepare(const nmfx::Problem& problem, const nmfx::Matrix& W, const nmfx::Matrix& H, double zero_floor,
+               const std::string& who) {
+    if (problem.loss_name != "frobenius")
+      throw nmfx::Error(who + ": loss '" + problem.loss_name + "' is not supported, only frobenius");
+    M_ = problem.X.rows();
+    N_ = problem.X.cols();
+    L_ = problem.rank;
+    if (L_ == 0) throw nmfx::Error(who + ": rank 0 is not allowed");
+    if (W.shape(0) != M_ || W.shape(1) != L_ || H.shape(0) != L_ || H.shape(1) != N_)
+      throw nmfx::Error(who + ": W is " + shape(W) + " and H is " + shape(H) + ", expected " +
+                        std::to_string(M_) + "x" + std::to_string(L_) + " and " + std::to_string(L_) + "x" +
+                        std::to_string(N_));
+    penalty_ = problem.penalty;
+    zero_floor_ = zero_floor;
+    products_.prepare(problem.X, L_);
+    XHt_.resize({M_, L_});
+    At_.resize({L_, M_});
+    Wt_.resize({L_, M_});
+    HHt_.resize({L_, L_});
+    WtX_.resize({L_, N_});
+    WtW_.resize({L_, L_});
+    sweep_W_.prepare(L_, M_);
+    sweep_H_.prepare(L_, N_);
+    prepared_ = true;
+  }
+
+  template <class Inner>
+  std::size_t update_W(nmfx::Matrix& W, const nmfx::Matrix& H, Inner&& inner) {
+    if (!prepared_) throw nmfx::Error("hals: step() called before prepare()");
+    products_.XHt(H, XHt_);
+    nmfx::gemm(H, nmfx::Trans::no, H, nmfx::Trans::yes, HHt_);
+    transpose_into(XHt_, At_);
+    penalize(At_, HHt_, penalty_.l1_W, penalty_.l2_W);
+    transpose_into(W, Wt_);
+    const std::size_t count = inner([&] { return sweep_W_.run(Wt_, At_, HHt_, zero_floor_); });
+    transpose_into(Wt_, W);
+    return count;
+  }
+
+  template <class Inner>
+  std::size_t update_H(const nmfx::Matrix& W, nmfx::Matrix& H, Inner&& inner) {
+    if (!prepared_) throw nmfx::Error("hals: step() called before prepare()");
+    products_.WtX(W, WtX_);
+    nmfx::gemm(W, nmfx::Trans::yes, W, nmfx::Trans::no, WtW_);
+    penalize(WtX_, WtW_, penalty_.l1_H, penalty_.l2_H);
+    return inner([&] { return sweep_H_.run(H, WtX_, WtW_, zero_floor_); });
+  }
+
+  std::size_t M() const { return M_; }
+  std::size_t N() const { return N_; }
+  std::size_t L() const { return L_; }
+
+ private:
+  static std::string shape(const nmfx::Matrix& A) {
+    return std::to_string(A.shape(0)) + "x" + std::to_string(A.shape(1));
+  }
+
+  bool prepared_ = false;
+  std::size_t M_ = 0, N_ = 0, L_ = 0;
+  nmfx::Penalty penalty_;
+  double zero_floor_ = 1e-16;
+  nmfx::DataProducts products_;
+  nmfx::Matrix XHt_, At_, Wt_, HHt_, WtX_, WtW_;
+  Sweep sweep_W_, sweep_H_;
+};
+
+}  // namespace nmfx_hals
