@@ -32,7 +32,7 @@ void check_fixture(const nmfx::Data& X) {
 }
 
 std::string error_of(const std::string& name, const std::string& text, nmfx::json more = nmfx::json::object()) {
-  const auto tmp = test::temp_dir("csv_bad");
+  const auto tmp = test::temp_dir("csv_bad_" + name);  // one folder per case: ctest runs cases in parallel
   test::write(tmp / name, text);
   more["path"] = (tmp / name).string();
   try {

@@ -159,3 +159,11 @@ TEST_CASE("common dataset options: lee_seung normalisation - scale - transpose")
   CHECK(Y.dense(1, 0) == 0.5);
   CHECK(Y.dense(1, 1) == 1.0);
 }
+
+TEST_CASE("lee_seung normalisation maps a constant image to 0.25 despite rounding") {
+  nmfx::Data X;
+  X.dense = nmfx::Matrix::from_shape({63, 1});
+  X.dense.fill(100.0 / 255.0);  // the mean of 63 copies is not exactly 100/255: sd would be ~3e-16
+  nmfx::apply_common_options(X, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"normalize", "lee_seung"}})));
+  for (double v : X.dense) CHECK(v == 0.25);
+}

@@ -50,7 +50,7 @@ const std::vector<std::vector<double>> S = {{1, 2, 0}, {2, 0, 3}, {0, 3, 4}};
 
 // The one-line error of loading `text` written to a temporary file `name`.
 std::string error_of(const std::string& name, const std::string& text, nmfx::json more = nmfx::json::object()) {
-  const auto tmp = test::temp_dir("mtx_bad");
+  const auto tmp = test::temp_dir("mtx_bad_" + name);  // one folder per case: ctest runs cases in parallel
   test::write(tmp / name, text);
   more["path"] = (tmp / name).string();
   try {

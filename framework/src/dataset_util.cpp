@@ -66,7 +66,10 @@ void apply_common_options(Data& X, const Params& params) {
       for (std::size_t i = 0; i < M; ++i) mean += X.dense(i, j);
       mean /= static_cast<double>(M);
       for (std::size_t i = 0; i < M; ++i) sq += (X.dense(i, j) - mean) * (X.dense(i, j) - mean);
-      const double sd = std::sqrt(sq / static_cast<double>(M));
+      // A constant image (all pixels equal) has sd 0; rounding can leave ~1e-16, so test equality.
+      bool flat = true;
+      for (std::size_t i = 1; i < M && flat; ++i) flat = X.dense(i, j) == X.dense(0, j);
+      const double sd = flat ? 0.0 : std::sqrt(sq / static_cast<double>(M));
       constant += sd == 0;
       for (std::size_t i = 0; i < M; ++i) {
         const double v = sd > 0 ? 0.25 + 0.25 * (X.dense(i, j) - mean) / sd : 0.25;

@@ -12,7 +12,6 @@
 #include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/npy.hpp>
-#include <xtensor/xadapt.hpp>
 #include <nmfx/runner.hpp>
 
 namespace fs = std::filesystem;
@@ -182,7 +181,11 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     if (!cache.data) throw Error(cache.error);
     const Data& X = *cache.data;
     double max_entry = 0;
-    for (double v : X.kind == DataKind::dense ? X.dense : xt::adapt(X.sparse.values)) max_entry = std::max(max_entry, v);
+    if (X.kind == DataKind::dense) {
+      for (double v : X.dense) max_entry = std::max(max_entry, v);
+    } else {
+      for (double v : X.sparse.values) max_entry = std::max(max_entry, v);
+    }
     result["data"] = {{"kind", to_string(X.kind)}, {"rows", X.rows()}, {"cols", X.cols()}, {"nnz", X.nnz},
                       {"norm", std::sqrt(X.norm_sq)}, {"max", max_entry}, {"info", X.info}};
     if (spec.save_factors && X.kind == DataKind::dense) {
