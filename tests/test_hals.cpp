@@ -319,7 +319,7 @@ TEST_CASE("hals and accel_hals recover a planted exact factorization to relative
   }
 }
 
-TEST_CASE("hals on sparse X gives the iterates of hals on the same X stored dense") {
+TEST_CASE("hals and accel_mu on sparse X give the iterates of dense X and the caps use P = nnz") {
   nmfx::Matrix A = test::random_matrix(50, 40, 81);
   for (double& v : A) v = v < 0.7 ? 0.0 : v;  // about 30% nonzero
   const nmfx::Data dense = test::make_data(A), sparse = make_sparse(A);
@@ -379,7 +379,7 @@ TEST_CASE("hals and accel_hals with penalties never increase the penalized objec
   }
 }
 
-TEST_CASE("accel_hals's inner sweeps solve each penalized subproblem to its KKT conditions") {
+TEST_CASE("accel_hals inner sweeps solve each penalized subproblem to its KKT conditions") {
   // With alg6, epsilon = 0 and many sweeps, the update of W is the exact solution of the convex
   // subproblem min_{W >= 0} 1/2 |X - WH|^2 + l1 |W|_1 + l2/2 |W|^2 for the H it started from, whose
   // KKT conditions say: G = W HH^T - XH^T + l1 + l2 W >= 0, and G = 0 where W > 0. Likewise H for

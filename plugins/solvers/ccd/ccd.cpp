@@ -12,6 +12,14 @@
 
 #include <nmfx/plugin.hpp>
 
+// Compiled for AVX2 and baseline x86-64, picked at load time (never with "fma": contraction would
+// change the results; AVX2 alone runs the same operations in the same order).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NMFX_HOT_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NMFX_HOT_CLONES
+#endif
+
 namespace {
 
 // The rows of the other factor are read in the order of a row's entries, at random: prefetched a
@@ -59,6 +67,45 @@ inline double axpy_dot(double* res, double delta, const double* g, const double*
     s0 += res[a] * h[a];
   }
   return (s0 + s1) + (s2 + s3);
+}
+
+// One row x (length L) against the n rows b_j = B[cols[j]] of the other factor, with values v_j:
+// the residuals R_j = v_j - x.b_j, then inner cycles of exact one-variable updates
+//   x_k <- max(0, (sum_j (R_j + x_k b_jk) b_jk - l1) / (sum_j b_jk^2 + l2)).
+// Compiled twice (AVX2 and baseline x86-64, chosen at load time): wider vectors, same operations in
+// the same order (no FMA contraction in either), so the same results on every machine.
+NMFX_HOT_CLONES void update_row(double* x, std::size_t L, const double* B,
+                                                                   const std::uint32_t* cols, const double* values,
+                                                                   std::size_t n, double* res, double* g, double* den,
+                                                                   double l1, double l2, int inner) {
+  // g is L x n: g[k * n + j] = b_jk, so that each feature is contiguous. den[k] = sum_j b_jk^2 is
+  // accumulated while gathering.
+  for (std::size_t k = 0; k < L; ++k) den[k] = 0.0;
+  for (std::size_t j = 0; j < n; ++j) {
+    if (j + 8 < n) prefetch_row(B + static_cast<std::size_t>(cols[j + 8]) * L, L);
+    const double* b = B + static_cast<std::size_t>(cols[j]) * L;
+    for (std::size_t k = 0; k < L; ++k) {
+      g[k * n + j] = b[k];
+      den[k] += b[k] * b[k];
+    }
+    res[j] = values[j] - dot(x, b, L);
+  }
+  // Cycle over the L variables, `inner` times. The residual update for variable k and the
+  // numerator of the next variable are one pass over the row's entries.
+  const std::size_t updates = static_cast<std::size_t>(inner) * L;
+  double num = dot(res, g, n);
+  for (std::size_t t = 0; t < updates; ++t) {
+    const std::size_t k = t % L;
+    const double* gk = g + k * n;
+    const double old = x[k], d = den[k] + l2;
+    // The one-variable objective 1/2 sum_j (R_j + old g_j - v g_j)^2 + l1 v + l2/2 v^2, v >= 0.
+    const double v = d > 0.0 ? std::max(0.0, (num + old * den[k] - l1) / d) : (l1 > 0.0 ? 0.0 : old);
+    x[k] = v;
+    const double delta = v - old;
+    if (t + 1 == updates) break;  // the residuals are not needed after the row's last update
+    const double* gn = g + ((k + 1) % L) * n;
+    num = delta != 0.0 ? axpy_dot(res, delta, gk, gn, n) : dot(res, gn, n);
+  }
 }
 
 class Ccd final : public nmfx::Solver {
@@ -115,36 +162,9 @@ class Ccd final : public nmfx::Solver {
     for (long rr = 0; rr < rows; ++rr) {
       const std::size_t r = static_cast<std::size_t>(rr);
       Buffers& buf = buffers_[static_cast<std::size_t>(omp_get_thread_num())];
-      double* x = A + r * L;
-      const std::size_t begin = S.indptr[r], n = S.indptr[r + 1] - begin;
-      double* res = buf.res.data();
-      double* g = buf.gathered.data();  // L x n: g[k * n + j] = B(c_j, k), so each feature is contiguous
-      double* den = buf.den.data();
-      const std::uint32_t* cols = S.indices.data() + begin;
-      for (std::size_t j = 0; j < n; ++j) {
-        if (j + 8 < n) prefetch_row(B + static_cast<std::size_t>(cols[j + 8]) * L, L);
-        const double* b = B + static_cast<std::size_t>(cols[j]) * L;
-        for (std::size_t k = 0; k < L; ++k) g[k * n + j] = b[k];
-        res[j] = S.values[begin + j] - dot(x, b, L);
-      }
-      for (std::size_t k = 0; k < L; ++k) den[k] = dot(g + k * n, g + k * n, n);
-      // Cycle over the L variables, inner_ times. The residual update for variable k and the
-      // numerator of the next variable are one pass over the row's entries.
-      const std::size_t updates = static_cast<std::size_t>(inner_) * L;
-      double num = dot(res, g, n);
-      for (std::size_t t = 0; t < updates; ++t) {
-        const std::size_t k = t % L;
-        const double* gk = g + k * n;
-        const double old = x[k], d = den[k] + l2;
-        // The one-variable objective 1/2 sum_j (R_j + old g_j - v g_j)^2 + l1 v + l2/2 v^2, v >= 0.
-        const double v = d > 0.0 ? std::max(0.0, (num + old * den[k] - l1) / d) : (l1 > 0.0 ? 0.0 : old);
-        x[k] = v;
-        const double delta = v - old;
-        const bool last = t + 1 == updates;
-        const double* gn = g + ((k + 1) % L) * n;
-        if (last) break;  // the residuals are not needed after the row's last update
-        num = delta != 0.0 ? axpy_dot(res, delta, gk, gn, n) : dot(res, gn, n);
-      }
+      update_row(A + r * L, L, B, S.indices.data() + S.indptr[r], S.values.data() + S.indptr[r],
+                 S.indptr[r + 1] - S.indptr[r], buf.res.data(), buf.gathered.data(), buf.den.data(), l1, l2,
+                 inner_);
     }
   }
 

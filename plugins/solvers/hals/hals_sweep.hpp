@@ -37,21 +37,80 @@ inline void penalize(nmfx::Matrix& A, nmfx::Matrix& B, double l1, double l2) {
     for (std::size_t j = 0; j < B.shape(0); ++j) B(j, j) += l2;
 }
 
+// The sweep's loops, compiled twice on x86-64 GCC: for AVX2 and for baseline x86-64, picked at
+// load time. No "fma" in the list: contraction would change the rounding, so both clones give the
+// same bits.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define NMFX_HALS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NMFX_HALS_CLONES
+#endif
+
+// Eq. 12 over all columns of F (L x K), in place, block by block; ORs into nonzero[j] whether
+// component j has an entry > 0 afterwards; returns ||F_new - F_old||_F^2.
+NMFX_HALS_CLONES static double sweep_blocks(double* f, const double* a, const double* b, std::size_t L,
+                                            std::size_t K, unsigned char* nonzero) {
+  constexpr std::size_t block = 256;
+  double moved = 0;
+  double r[block];      // the numerator A[j,:] - B[j,:] F over one block
+  double change[block]; // per column of the block: its squared change over the sweep
+  for (std::size_t k0 = 0; k0 < K; k0 += block) {
+    const std::size_t n = std::min(block, K - k0);
+    for (std::size_t k = 0; k < n; ++k) change[k] = 0;
+    for (std::size_t j = 0; j < L; ++j) {
+      double* fj = f + j * K + k0;
+      const double bjj = b[j * L + j];
+      if (!(bjj > 0)) {  // the other factor's component j is zero: no information on this one
+        for (std::size_t k = 0; k < n; ++k) nonzero[j] |= fj[k] > 0;
+        continue;
+      }
+      const double* aj = a + j * K + k0;
+      for (std::size_t k = 0; k < n; ++k) r[k] = aj[k];
+      const double* bj = b + j * L;  // B is symmetric: row j is column j
+      std::size_t l = 0;
+      for (; l + 4 <= L; l += 4) {  // four rows per pass over r: a quarter of the loads and stores of r
+        const double b0 = bj[l], b1 = bj[l + 1], b2 = bj[l + 2], b3 = bj[l + 3];
+        const double* f0 = f + l * K + k0;
+        const double* f1 = f0 + K;
+        const double* f2 = f1 + K;
+        const double* f3 = f2 + K;
+        for (std::size_t k = 0; k < n; ++k) r[k] -= (b0 * f0[k] + b1 * f1[k]) + (b2 * f2[k] + b3 * f3[k]);
+      }
+      for (; l < L; ++l) {
+        const double blj = bj[l];
+        const double* fl = f + l * K + k0;
+        for (std::size_t k = 0; k < n; ++k) r[k] -= blj * fl[k];
+      }
+      std::size_t positive = 0;  // counted rather than OR-ed: an integer sum vectorizes
+      for (std::size_t k = 0; k < n; ++k) {
+        const double old = fj[k];
+        const double v = std::max(0.0, old + r[k] / bjj);
+        const double step = v - old;
+        change[k] += step * step;
+        fj[k] = v;
+        positive += v > 0;
+      }
+      nonzero[j] |= positive > 0;
+    }
+    for (std::size_t k = 0; k < n; ++k) moved += change[k];
+  }
+  return moved;
+}
+
 // One sweep over the L components of F, in place. F is L x K with one component per ROW (H itself,
-// or W^T), so every update below runs over contiguous memory; each of the K columns of F is an
+// or W^T), so every update runs over contiguous memory; each of the K columns of F is an
 // independent NNLS problem min_{f >= 0} 1/2 f'Bf - a'f, and column k of A (L x K) is its a.
 // For j = 1..L (eq. 12; HALSacc.m's deltaV):
 //     F[j,:] <- max(0, F[j,:] + (A[j,:] - B[j,:] F) / B[j,j]),
-// with rows l < j of F already updated. Columns are processed in blocks of `block` (cache-resident,
-// spread over the OpenMP threads); the result does not depend on the blocking or the thread count.
+// with rows l < j of F already updated. The columns go in blocks of 256, so that a block of F stays
+// in cache for all L updates. Serial on purpose: on the 2-core machines measured, an OpenMP sweep
+// saved nothing, and libgomp's spinning threads competed with OpenBLAS's for the cores.
 class Sweep {
  public:
-  static constexpr std::size_t block = 256;
-
   void prepare(std::size_t L, std::size_t K) {
-    const std::size_t blocks = (K + block - 1) / block;
-    delta_.assign(blocks, 0.0);
-    nonzero_.assign(blocks * L, 0);
+    L_ = L;
+    K_ = K;
+    nonzero_.assign(L, 0);
   }
 
   // Returns ||F_new - F_old||_F^2 (HALSacc.m's nodelta). A component that ends all zero is then
@@ -59,81 +118,27 @@ class Sweep {
   // other factor's update (HALSacc.m's "safety procedure", there 1e-16 * max(V(:))).
   double run(nmfx::Matrix& F, const nmfx::Matrix& A, const nmfx::Matrix& B, double zero_floor) {
     const std::size_t L = F.shape(0), K = F.shape(1);
-    const std::size_t blocks = (K + block - 1) / block;
-    if (delta_.size() != blocks || nonzero_.size() != blocks * L || A.shape(0) != L || A.shape(1) != K ||
-        B.shape(0) != L || B.shape(1) != L)
+    if (L != L_ || K != K_ || A.shape(0) != L || A.shape(1) != K || B.shape(0) != L || B.shape(1) != L)
       throw nmfx::Error("hals sweep: factor " + std::to_string(L) + "x" + std::to_string(K) +
-                        " does not match the prepared workspaces");
+                        " does not match the prepared " + std::to_string(L_) + "x" + std::to_string(K_));
+    std::fill(nonzero_.begin(), nonzero_.end(), 0);
     double* f = F.data();
-    const double* a = A.data();
-    const double* b = B.data();
-    double* delta = delta_.data();
-    unsigned char* nonzero = nonzero_.data();
-    // Threads only pay off on big sweeps (a block of 256 columns at L = 30 is ~0.5 Mflop).
-    const bool parallel = blocks > 1 && K * L * L >= (std::size_t{1} << 20);
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::size_t c = 0; c < blocks; ++c) {
-      const std::size_t k0 = c * block, n = std::min(block, K - k0);
-      double r[block];  // the numerator A[j,:] - B[j,:] F over this block
-      double d = 0;
-      for (std::size_t j = 0; j < L; ++j) {
-        double* fj = f + j * K + k0;
-        const double bjj = b[j * L + j];
-        unsigned char nz = 0;
-        if (!(bjj > 0)) {  // the other factor's component j is zero: no information on this one
-          for (std::size_t k = 0; k < n; ++k) nz |= fj[k] > 0;
-          nonzero[c * L + j] = nz;
-          continue;
-        }
-        const double* aj = a + j * K + k0;
-        for (std::size_t k = 0; k < n; ++k) r[k] = aj[k];
-        const double* bj = b + j * L;  // B is symmetric: row j is column j
-        std::size_t l = 0;
-        for (; l + 4 <= L; l += 4) {  // four rows per pass over r: a quarter of the loads and stores of r
-          const double b0 = bj[l], b1 = bj[l + 1], b2 = bj[l + 2], b3 = bj[l + 3];
-          const double* f0 = f + l * K + k0;
-          const double* f1 = f0 + K;
-          const double* f2 = f1 + K;
-          const double* f3 = f2 + K;
-          for (std::size_t k = 0; k < n; ++k) r[k] -= (b0 * f0[k] + b1 * f1[k]) + (b2 * f2[k] + b3 * f3[k]);
-        }
-        for (; l < L; ++l) {
-          const double blj = bj[l];
-          const double* fl = f + l * K + k0;
-          for (std::size_t k = 0; k < n; ++k) r[k] -= blj * fl[k];
-        }
-        for (std::size_t k = 0; k < n; ++k) {
-          const double old = fj[k];
-          const double v = std::max(0.0, old + r[k] / bjj);
-          const double step = v - old;
-          d += step * step;
-          fj[k] = v;
-          nz |= v > 0;
-        }
-        nonzero[c * L + j] = nz;
-      }
-      delta[c] = d;
-    }
-    double total = 0;
-    for (std::size_t c = 0; c < blocks; ++c) total += delta[c];  // fixed order: deterministic
-
+    const double moved = sweep_blocks(f, A.data(), B.data(), L, K, nonzero_.data());
     double floor = -1;  // computed once, on the first all-zero component
     for (std::size_t j = 0; j < L; ++j) {
-      bool any = false;
-      for (std::size_t c = 0; c < blocks && !any; ++c) any = nonzero[c * L + j] != 0;
-      if (any || K == 0) continue;
+      if (nonzero_[j] || K == 0) continue;
       if (floor < 0) {
         const double top = *std::max_element(f, f + F.size());
         floor = top > 0 ? zero_floor * top : zero_floor;
       }
       std::fill(f + j * K, f + (j + 1) * K, floor);
     }
-    return total;
+    return moved;
   }
 
  private:
-  std::vector<double> delta_;            // per block: its share of ||F_new - F_old||^2
-  std::vector<unsigned char> nonzero_;   // per block and component: any entry > 0
+  std::size_t L_ = 0, K_ = 0;
+  std::vector<unsigned char> nonzero_;  // per component: any entry > 0 after the sweep
 };
 
 // The outer iteration of HALS, with the number of sweeps per factor left to the caller:

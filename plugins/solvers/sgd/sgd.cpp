@@ -16,6 +16,72 @@ namespace {
 
 using nmfx_online::Entry;
 
+// What one pass over a chunk of entries reads, as plain data.
+struct Chunk {
+  double* w;
+  double* ht;
+  std::size_t L;
+  bool penalized;
+  nmfx::Penalty pen;
+  const double* user_weight;
+  const double* item_weight;
+  double sq_error;
+};
+
+// The learning-rate schedule: eta0, or eta0 / (1 + t / |train|)^power_t, with t rounded down to a
+// multiple of 256 entries.
+struct Schedule {
+  double eta0;
+  bool inverse_scaling;
+  double power;
+  std::size_t n;  // training entries
+  double operator()(std::uint64_t t) const {
+    if (!inverse_scaling) return eta0;
+    const double passes = static_cast<double>(t & ~static_cast<std::uint64_t>(255)) /
+                          static_cast<double>(std::max<std::size_t>(n, 1));
+    return eta0 / std::pow(1.0 + passes, power);
+  }
+};
+
+// The entries e[0 .. count) in order; t0 entries came before e[0]. The rate is recomputed at each
+// multiple of 256 entries counted from the start. Compiled twice (AVX2 and baseline x86-64, chosen
+// at load time): wider vectors, the same operations in the same order (no FMA contraction in
+// either), so the same results on every machine.
+NMFX_HOT_CLONES void run_chunk(Chunk& c, const Entry* e, std::size_t count,
+                                                                  std::uint64_t t0, const Schedule& rate) {
+  constexpr std::size_t ahead = 8;
+  double* w = c.w;
+  double* ht = c.ht;
+  const std::size_t L = c.L;
+  double eta = rate(t0), sq = 0.0;  // locals: stores through p and q may not alias them
+  for (std::size_t k = 0; k < count; ++k) {
+    if (((t0 + k) & 255) == 0) eta = rate(t0 + k);
+    if (k + ahead < count) nmfx_online::prefetch_rows(w, ht, e[k + ahead], L);
+    double* p = w + static_cast<std::size_t>(e[k].u) * L;
+    double* q = ht + static_cast<std::size_t>(e[k].i) * L;
+    const double err = e[k].r - nmfx_online::dot(p, q, L);
+    sq += err * err;
+    const double g = eta * err;
+    if (!c.penalized) {
+      for (std::size_t a = 0; a < L; ++a) {
+        const double pa = p[a], qa = q[a];
+        p[a] = std::max(pa + g * qa, 0.0);
+        q[a] = std::max(qa + g * pa, 0.0);
+      }
+    } else {
+      const double wu = c.user_weight[e[k].u], wi = c.item_weight[e[k].i];
+      const double lu = eta * c.pen.l2_W * wu, li = eta * c.pen.l2_H * wi;
+      const double mu = eta * c.pen.l1_W * wu, mi = eta * c.pen.l1_H * wi;
+      for (std::size_t a = 0; a < L; ++a) {
+        const double pa = p[a], qa = q[a];
+        p[a] = std::max(pa + g * qa - lu * pa - mu, 0.0);
+        q[a] = std::max(qa + g * pa - li * qa - mi, 0.0);
+      }
+    }
+  }
+  c.sq_error += sq;
+}
+
 class Sgd final : public nmfx::Solver {
  public:
   explicit Sgd(const nmfx::Params& p)
@@ -60,42 +126,13 @@ class Sgd final : public nmfx::Solver {
     const std::size_t L = L_;
     double* w = W.data();
     double* ht = Ht_.data();
-    sq_error_ = 0.0;
-    const bool penalized = penalized_;
-    const nmfx::Penalty pen = pen_;
-    const double* user_weight = user_weight_.data();
-    const double* item_weight = item_weight_.data();
+    Chunk c{w, ht, L, penalized_, pen_, user_weight_.data(), item_weight_.data(), 0.0};
+    const Schedule schedule{eta0_, inverse_scaling_, power_, stream_.size()};
     entries_ = stream_.step([&](const Entry* e, std::size_t count, std::uint64_t t0) {
-      constexpr std::size_t ahead = 8;
-      double eta = rate(t0), sq = 0.0;  // locals: stores through p and q may not alias them
-      for (std::size_t k = 0; k < count; ++k) {
-        if (((t0 + k) & 255) == 0) eta = rate(t0 + k);  // blocks of 256 entries counted from the start
-        if (k + ahead < count) nmfx_online::prefetch_rows(w, ht, e[k + ahead], L);
-        double* p = w + static_cast<std::size_t>(e[k].u) * L;
-        double* q = ht + static_cast<std::size_t>(e[k].i) * L;
-        const double err = e[k].r - nmfx_online::dot(p, q, L);
-        sq += err * err;
-        const double g = eta * err;
-        if (!penalized) {
-          for (std::size_t a = 0; a < L; ++a) {
-            const double pa = p[a], qa = q[a];
-            p[a] = std::max(pa + g * qa, 0.0);
-            q[a] = std::max(qa + g * pa, 0.0);
-          }
-        } else {
-          const double wu = user_weight[e[k].u], wi = item_weight[e[k].i];
-          const double lu = eta * pen.l2_W * wu, li = eta * pen.l2_H * wi;
-          const double mu = eta * pen.l1_W * wu, mi = eta * pen.l1_H * wi;
-          for (std::size_t a = 0; a < L; ++a) {
-            const double pa = p[a], qa = q[a];
-            p[a] = std::max(pa + g * qa - lu * pa - mu, 0.0);
-            q[a] = std::max(qa + g * pa - li * qa - mi, 0.0);
-          }
-        }
-      }
-      sq_error_ += sq;
-      last_eta_ = rate(t0 + count - 1);
+      run_chunk(c, e, count, t0, schedule);
+      last_eta_ = schedule(t0 + count - 1);
     });
+    sq_error_ = c.sq_error;
     nmfx_online::from_rows(Ht_, H);
   }
 
@@ -109,15 +146,6 @@ class Sgd final : public nmfx::Solver {
   }
 
  private:
-  // eta_t for the entry with t entries before it (since prepare()); constant or
-  // eta0 / (1 + t / |train|)^power_t, evaluated at the start of each block of 256 entries.
-  double rate(std::uint64_t t) const {
-    if (!inverse_scaling_) return eta0_;
-    const double passes = static_cast<double>(t & ~static_cast<std::uint64_t>(255)) /
-                          static_cast<double>(std::max<std::size_t>(stream_.size(), 1));
-    return eta0_ / std::pow(1.0 + passes, power_);
-  }
-
   double eta0_;
   bool inverse_scaling_;
   double power_;
