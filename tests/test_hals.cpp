@@ -9,6 +9,7 @@
 
 #include <nmfx/linalg.hpp>
 
+#include "../plugins/solvers/hals/hals_sweep.hpp"
 #include "support.hpp"
 
 using nmfx::json;
@@ -478,5 +479,37 @@ TEST_CASE("hals accel_hals and accel_mu refuse a loss other than frobenius and w
     CHECK_THROWS_AS(s->prepare(nmfx::Problem{X, *loss, "kl", 2, 1}, W, H), nmfx::Error);
     nmfx::Matrix Wbad = test::random_matrix(9, 2, 1);
     CHECK_THROWS_AS(s->prepare(nmfx::Problem{X, *loss, "frobenius", 2, 1}, Wbad, H), nmfx::Error);
+  }
+}
+
+TEST_CASE("a HALS sweep split over threads gives the bits of the serial sweep") {
+  // K L^2 = 3000 * 40^2 is above the split threshold (2^22), so with 2 threads the 12 blocks of 256
+  // columns go to two ranges; each column's updates and each block's change are computed alike.
+  const std::size_t L = 40, K = 3000;
+  const nmfx::Matrix G = test::random_matrix(L, 2 * L, 5);
+  nmfx::Matrix B = nmfx::Matrix::from_shape({L, L});
+  nmfx::gemm(G, nmfx::Trans::no, G, nmfx::Trans::yes, B);
+  const nmfx::Matrix A = test::random_matrix(L, K, 6), F0 = test::random_matrix(L, K, 7);
+  nmfx::Matrix serial = F0, split = F0;
+  nmfx::set_threads(1);
+  nmfx_hals::Sweep one;
+  one.prepare(L, K);
+  const double moved1 = one.run(serial, A, B, 1e-16);
+  nmfx::set_threads(2);
+  nmfx_hals::Sweep two;
+  two.prepare(L, K);
+  const double moved2 = two.run(split, A, B, 1e-16);
+  CHECK(moved1 > 0);
+  CHECK(moved1 == moved2);
+  std::size_t differ = 0;
+  for (std::size_t k = 0; k < serial.size(); ++k) differ += serial.data()[k] != split.data()[k];
+  CHECK(differ == 0);
+  // and it is eq. 12: the last component's row satisfies its own update against the others.
+  for (std::size_t k = 0; k < K; k += 97) {
+    double r = A(L - 1, k);
+    for (std::size_t l = 0; l < L; ++l) r -= B(L - 1, l) * split(l, k);
+    // F[L-1,k] is the fixed point max(0, F + r / B) of its own update: r = 0 where F > 0, r <= 0 at 0.
+    if (split(L - 1, k) > 0) CHECK(std::abs(r) <= 1e-9 * (std::abs(A(L - 1, k)) + 1));
+    else CHECK(r <= 1e-9 * (std::abs(A(L - 1, k)) + 1));
   }
 }

@@ -1,10 +1,12 @@
 // nmfx bench: the time of one outer iteration of each solver on dense X, against the time of the
 // two products an iteration cannot avoid (X H^T and W^T X, 2 M N L flops each), measured in the
-// same process through the same BLAS. The ratio is what the design asks to keep near 1.
+// same process through the same BLAS; then the same on sparse X against nmfx's sparse products
+// (and, for KL, WH at the nonzeros). The ratio is what the design asks to keep near 1.
 #include "bench.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <iomanip>
@@ -55,6 +57,130 @@ double square_gemm_rate(std::size_t n) {
   return 2.0 * static_cast<double>(n) * n * n / median(t) / 1e9;
 }
 
+// One outer iteration of `solver` with `loss` from (W_start, H_start): one warm-up step (first touch
+// of every workspace), then the median of `repeat` steps.
+json time_solver(const nmfx::Registry& registry, const nmfx::Data& X, const std::string& name, const std::string& loss_name,
+                 const Matrix& W_start, const Matrix& H_start, int threads, int repeat) {
+  const auto* plugin = registry.find(nmfx::PluginKind::solver, name);
+  if (!plugin) return {{"error", "not found"}};
+  try {
+    auto loss = registry.create<nmfx::Loss>(loss_name, json::object());
+    auto solver = registry.create<nmfx::Solver>(name, nmfx::resolve_params(plugin->descriptor->params, json::object()));
+    Matrix W = W_start, H = H_start;
+    const std::size_t L = W.shape(1);
+    loss->prepare(X, L);
+    nmfx::Problem problem_def{X, *loss, loss_name, L, threads, {}};
+    solver->prepare(problem_def, W, H);
+    solver->step(W, H);
+    std::vector<double> steps;
+    for (int r = 0; r < repeat; ++r) {
+      const auto t0 = Clock::now();
+      solver->step(W, H);
+      steps.push_back(seconds(t0));
+    }
+    json result = {{"iteration_seconds", median(steps)}};
+    for (const auto& [k, v] : solver->stats()) result["stats"][k] = v;
+    return result;
+  } catch (const std::exception& e) {
+    return {{"error", e.what()}};
+  }
+}
+
+// A sparse M x N matrix with about density * M * N entries at uniformly random positions (the gaps
+// between entries drawn geometric), valued by a planted rank-L product plus noise.
+nmfx::Data random_sparse(std::size_t M, std::size_t N, std::size_t L, double density) {
+  const Matrix W0 = uniform(M, L, 3), H0t = uniform(N, L, 4);
+  nmfx::Rng rng(5);
+  nmfx::Data X;
+  X.kind = nmfx::DataKind::sparse;
+  nmfx::SparseMatrix& S = X.sparse;
+  S.rows = M;
+  S.cols = N;
+  S.indptr.assign(M + 1, 0);
+  const double log_q = std::log1p(-density);
+  for (std::size_t i = 0; i < M; ++i) {
+    for (double j = std::floor(std::log1p(-rng.uniform()) / log_q); j < static_cast<double>(N);
+         j += 1.0 + std::floor(std::log1p(-rng.uniform()) / log_q)) {
+      const std::size_t c = static_cast<std::size_t>(j);
+      double v = 0.1 * rng.uniform();
+      for (std::size_t a = 0; a < L; ++a) v += W0(i, a) * H0t(c, a);
+      S.indices.push_back(static_cast<std::uint32_t>(c));
+      S.values.push_back(v);
+    }
+    S.indptr[i + 1] = S.values.size();
+  }
+  nmfx::finalize(X, "bench");
+  return X;
+}
+
+// (WH)_ij at every stored entry of X, in parallel over rows: the "sampled" product that a KL
+// iteration needs twice (once per factor update) and that nothing can avoid.
+void sampled_product(const nmfx::SparseMatrix& S, const Matrix& W, const Matrix& Ht, std::vector<double>& out) {
+  const std::size_t L = W.shape(1);
+  const long rows = static_cast<long>(S.rows);
+#pragma omp parallel for schedule(dynamic, 64)
+  for (long ii = 0; ii < rows; ++ii) {
+    const std::size_t i = static_cast<std::size_t>(ii);
+    const double* w = &W(i, 0);
+    for (std::size_t e = S.indptr[i]; e < S.indptr[i + 1]; ++e) {
+      const double* h = &Ht(S.indices[e], 0);
+      double v = 0;
+      for (std::size_t a = 0; a < L; ++a) v += w[a] * h[a];
+      out[e] = v;
+    }
+  }
+}
+
+json measure_sparse(const std::string& size, const Options& o, const nmfx::Registry& registry, int threads) {
+  std::size_t M = 0, N = 0, L = 0;
+  double density = 0;
+  if (std::sscanf(size.c_str(), "%zux%zu:%zu:%lf", &M, &N, &L, &density) != 4 || !M || !N || !L ||
+      !(density > 0 && density <= 1))
+    throw nmfx::Error("bench: sparse size '" + size + "' is not MxN:L:density (e.g. 20000x5000:20:0.01)");
+  nmfx::set_threads(threads);
+  const nmfx::Data X = random_sparse(M, N, L, density);
+  const Matrix W_start = uniform(M, L, 6), H_start = uniform(L, N, 7);
+  Matrix XHt = Matrix::from_shape({M, L}), WtX = Matrix::from_shape({L, N});
+  Matrix Ht = Matrix::from_shape({N, L});
+  for (std::size_t j = 0; j < N; ++j)
+    for (std::size_t a = 0; a < L; ++a) Ht(j, a) = H_start(a, j);
+  std::vector<double> sampled(X.nnz);
+  nmfx::DataProducts products;
+  products.prepare(X, L);
+  std::vector<double> t_products, t_sampled;
+  for (int r = 0; r < o.repeat + 1; ++r) {
+    auto t0 = Clock::now();
+    products.XHt(H_start, XHt);
+    products.WtX(W_start, WtX);
+    const double tp = seconds(t0);
+    t0 = Clock::now();
+    sampled_product(X.sparse, W_start, Ht, sampled);
+    sampled_product(X.sparse, W_start, Ht, sampled);
+    const double ts = seconds(t0);
+    if (r > 0) {
+      t_products.push_back(tp);
+      t_sampled.push_back(ts);
+    }
+  }
+  const double two_products = median(t_products), two_sampled = median(t_sampled);
+  json problem = {{"M", M}, {"N", N}, {"L", L}, {"nnz", X.nnz}, {"density", density},
+                  {"two_products_seconds", two_products}, {"two_sampled_products_seconds", two_sampled},
+                  {"runs", json::array()}};
+  for (const auto& run : o.sparse_runs) {
+    const auto slash = run.find('/');
+    const std::string solver = run.substr(0, slash), loss = slash == std::string::npos ? "frobenius" : run.substr(slash + 1);
+    json r = time_solver(registry, X, solver, loss, W_start, H_start, threads, o.repeat);
+    // Frobenius needs X H^T and W^T X; KL needs them on X ./ (WH), so also WH at the nonzeros, twice.
+    const double baseline = loss == "kl" ? two_products + two_sampled : two_products;
+    r["solver"] = solver;
+    r["loss"] = loss;
+    r["baseline_seconds"] = baseline;
+    if (r.contains("iteration_seconds")) r["ratio_to_baseline"] = r["iteration_seconds"].get<double>() / baseline;
+    problem["runs"].push_back(r);
+  }
+  return problem;
+}
+
 json measure(const Options& o, const nmfx::Registry& registry) {
   json out;
   out["blas"] = nmfx::blas_info();
@@ -89,35 +215,23 @@ json measure(const Options& o, const nmfx::Registry& registry) {
     json problem = {{"M", M}, {"N", N}, {"L", L}, {"two_gemms_seconds", gemms},
                     {"two_gemms_gflops", 4.0 * M * N * L / gemms / 1e9}, {"solvers", json::object()}};
     for (const auto& name : o.solvers) {
-      const auto* plugin = registry.find(nmfx::PluginKind::solver, name);
-      if (!plugin) {
-        problem["solvers"][name] = {{"error", "not found"}};
-        continue;
-      }
-      try {
-        auto loss = registry.create<nmfx::Loss>("frobenius", json::object());
-        auto solver = registry.create<nmfx::Solver>(name, nmfx::resolve_params(plugin->descriptor->params, json::object()));
-        Matrix W = W_start, H = H_start;
-        loss->prepare(X, L);
-        nmfx::Problem problem_def{X, *loss, "frobenius", L, threads, {}};
-        solver->prepare(problem_def, W, H);
-        solver->step(W, H);  // warm-up: first touch of every workspace
-        std::vector<double> steps;
-        for (int r = 0; r < o.repeat; ++r) {
-          const auto t0 = Clock::now();
-          solver->step(W, H);
-          steps.push_back(seconds(t0));
-        }
-        const double step = median(steps);
-        problem["solvers"][name] = {{"iteration_seconds", step}, {"ratio_to_two_gemms", step / gemms}};
-        for (const auto& [k, v] : solver->stats()) problem["solvers"][name]["stats"][k] = v;
-      } catch (const std::exception& e) {
-        problem["solvers"][name] = {{"error", e.what()}};
-      }
+      json r = time_solver(registry, X, name, "frobenius", W_start, H_start, threads, o.repeat);
+      if (r.contains("iteration_seconds")) r["ratio_to_two_gemms"] = r["iteration_seconds"].get<double>() / gemms;
+      problem["solvers"][name] = r;
     }
     out["problems"].push_back(problem);
   }
+  for (const auto& size : o.sparse_sizes)
+    if (size != "none") out["sparse_problems"].push_back(measure_sparse(size, o, registry, threads));
   return out;
+}
+
+std::string stats_text(const json& run) {
+  std::string stats;
+  if (run.contains("stats"))
+    for (auto s = run["stats"].begin(); s != run["stats"].end(); ++s)
+      stats += (stats.empty() ? "" : ", ") + s.key() + "=" + std::to_string(static_cast<long>(s->get<double>()));
+  return stats;
 }
 
 void print(const json& figures, const std::string& title) {
@@ -135,13 +249,29 @@ void print(const json& figures, const std::string& title) {
         std::cout << "- | - | - | " << (*it)["error"].get<std::string>() << " |\n";
         continue;
       }
-      std::string stats;
-      if (it->contains("stats"))
-        for (auto s = (*it)["stats"].begin(); s != (*it)["stats"].end(); ++s)
-          stats += (stats.empty() ? "" : ", ") + s.key() + "=" + std::to_string(static_cast<long>(s->get<double>()));
-      std::cout << std::setprecision(2) << 1e3 * (*it)["iteration_seconds"].get<double>() << " | "
-                << 1e3 * p["two_gemms_seconds"].get<double>() << " | " << (*it)["ratio_to_two_gemms"].get<double>()
-                << " | " << stats << " |\n";
+      const double step = (*it)["iteration_seconds"].get<double>(), gemms = p["two_gemms_seconds"].get<double>();
+      std::cout << std::setprecision(2) << 1e3 * step << " | " << 1e3 * gemms << " | " << step / gemms << " | "
+                << stats_text(*it) << " |\n";
+    }
+  }
+  std::cout << "\n";
+  if (!figures.contains("sparse_problems")) return;
+  std::cout << "Sparse X. Baseline: X H^T + W^T X through nmfx's sparse products; for KL also (WH)_ij at the\n"
+               "nonzeros, twice (what a KL iteration cannot avoid).\n\n"
+            << "| problem | solver | loss | one iteration (ms) | baseline (ms) | ratio | inner statistics |\n"
+            << "|---|---|---|---|---|---|---|\n";
+  for (const auto& p : figures["sparse_problems"]) {
+    std::ostringstream name;
+    name << p["M"] << " x " << p["N"] << ", L = " << p["L"] << ", nnz = " << p["nnz"];
+    for (const auto& r : p["runs"]) {
+      std::cout << "| " << name.str() << " | " << r["solver"].get<std::string>() << " | " << r["loss"].get<std::string>() << " | ";
+      if (r.contains("error")) {
+        std::cout << "- | - | - | " << r["error"].get<std::string>() << " |\n";
+        continue;
+      }
+      std::cout << std::setprecision(2) << 1e3 * r["iteration_seconds"].get<double>() << " | "
+                << 1e3 * r["baseline_seconds"].get<double>() << " | " << r["ratio_to_baseline"].get<double>() << " | "
+                << stats_text(r) << " |\n";
     }
   }
   std::cout << "\n";
@@ -168,6 +298,8 @@ int run(const Options& o) {
     std::string cmd = env + "'" + boost::dll::program_location().string() + "' bench --child";
     for (const auto& s : o.solvers) cmd += " --solver " + s;
     for (const auto& s : o.sizes) cmd += " --size " + s;
+    for (const auto& s : o.sparse_sizes) cmd += " --sparse " + s;
+    for (const auto& s : o.sparse_runs) cmd += " --sparse-run " + s;
     cmd += " --threads " + std::to_string(o.threads) + " --repeat " + std::to_string(o.repeat);
     if (FILE* pipe = popen(cmd.c_str(), "r")) {
       std::string text;

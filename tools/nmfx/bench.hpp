@@ -7,6 +7,8 @@ namespace nmfx_bench {
 struct Options {
   std::vector<std::string> solvers;  ///< solver plugins to time (Frobenius loss, default parameters)
   std::vector<std::string> sizes;    ///< "MxN:L" problems
+  std::vector<std::string> sparse_sizes;  ///< "MxN:L:density" sparse problems
+  std::vector<std::string> sparse_runs;   ///< "solver/loss" pairs timed on the sparse problems
   int threads = 0;                   ///< 0: all cores
   int repeat = 5;                    ///< timed iterations per solver (after one warm-up), median reported
   bool compare_kernels = true;       ///< also run with OpenBLAS's own kernel choice, in a child process

@@ -106,11 +106,15 @@ int main(int argc, char** argv) {
   list->add_option("kind", kind, "dataset, loss, solver or metric");
 
   nmfx_bench::Options bench_options;
-  auto* bench = app.add_subcommand("bench", "time one iteration of solvers against the two GEMMs it cannot avoid");
+  auto* bench = app.add_subcommand("bench", "time one iteration of solvers against the products with X it cannot avoid");
   bench->add_option("--solver", bench_options.solvers, "solver to time (repeatable)")
       ->default_val(std::vector<std::string>{"mu", "hals", "accel_hals", "anls_bpp"});
   bench->add_option("--size", bench_options.sizes, "problem MxN:L (repeatable)")
       ->default_val(std::vector<std::string>{"2000x1500:30", "12544x2000:60"});
+  bench->add_option("--sparse", bench_options.sparse_sizes, "sparse problem MxN:L:density (repeatable; 'none' skips)")
+      ->default_val(std::vector<std::string>{"20000x5000:20:0.01"});
+  bench->add_option("--sparse-run", bench_options.sparse_runs, "solver/loss timed on the sparse problems (repeatable)")
+      ->default_val(std::vector<std::string>{"mu/frobenius", "mu/kl", "hals/frobenius"});
   bench->add_option("--threads", bench_options.threads, "threads (0: all cores)")->default_val(0);
   bench->add_option("--repeat", bench_options.repeat, "timed iterations per solver, median reported")->default_val(5);
   bench->add_option("--json", bench_options.json_out, "also write the figures to this JSON file");

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
 
@@ -46,16 +48,19 @@ inline void penalize(nmfx::Matrix& A, nmfx::Matrix& B, double l1, double l2) {
 #define NMFX_HALS_CLONES
 #endif
 
-// Eq. 12 over all columns of F (L x K), in place, block by block; ORs into nonzero[j] whether
-// component j has an entry > 0 afterwards; returns ||F_new - F_old||_F^2.
-NMFX_HALS_CLONES static double sweep_blocks(double* f, const double* a, const double* b, std::size_t L,
-                                            std::size_t K, unsigned char* nonzero) {
-  constexpr std::size_t block = 256;
-  double moved = 0;
+constexpr std::size_t sweep_block = 256;
+
+// Eq. 12 over columns [k_begin, k_end) of F (L x K, k_begin a multiple of sweep_block), in place,
+// block by block; ORs into nonzero[j] whether component j has an entry > 0 afterwards; writes each
+// block's share of ||F_new - F_old||_F^2 into moved[block index].
+NMFX_HALS_CLONES static void sweep_blocks(double* f, const double* a, const double* b, std::size_t L,
+                                          std::size_t K, std::size_t k_begin, std::size_t k_end,
+                                          unsigned char* nonzero, double* moved) {
+  constexpr std::size_t block = sweep_block;
   double r[block];      // the numerator A[j,:] - B[j,:] F over one block
   double change[block]; // per column of the block: its squared change over the sweep
-  for (std::size_t k0 = 0; k0 < K; k0 += block) {
-    const std::size_t n = std::min(block, K - k0);
+  for (std::size_t k0 = k_begin; k0 < k_end; k0 += block) {
+    const std::size_t n = std::min(block, k_end - k0);
     for (std::size_t k = 0; k < n; ++k) change[k] = 0;
     for (std::size_t j = 0; j < L; ++j) {
       double* fj = f + j * K + k0;
@@ -92,9 +97,10 @@ NMFX_HALS_CLONES static double sweep_blocks(double* f, const double* a, const do
       }
       nonzero[j] |= positive > 0;
     }
-    for (std::size_t k = 0; k < n; ++k) moved += change[k];
+    double sum = 0;
+    for (std::size_t k = 0; k < n; ++k) sum += change[k];
+    moved[k0 / block] = sum;
   }
-  return moved;
 }
 
 // One sweep over the L components of F, in place. F is L x K with one component per ROW (H itself,
@@ -103,14 +109,18 @@ NMFX_HALS_CLONES static double sweep_blocks(double* f, const double* a, const do
 // For j = 1..L (eq. 12; HALSacc.m's deltaV):
 //     F[j,:] <- max(0, F[j,:] + (A[j,:] - B[j,:] F) / B[j,j]),
 // with rows l < j of F already updated. The columns go in blocks of 256, so that a block of F stays
-// in cache for all L updates. Serial on purpose: on the 2-core machines measured, an OpenMP sweep
-// saved nothing, and libgomp's spinning threads competed with OpenBLAS's for the cores.
+// in cache for all L updates. Large sweeps (K L^2 >= 2^22, about a millisecond) split the blocks
+// into one contiguous range per thread; each block's change is summed on its own and the blocks
+// added in order, so the result is the same for any number of threads.
 class Sweep {
  public:
   void prepare(std::size_t L, std::size_t K) {
     L_ = L;
     K_ = K;
-    nonzero_.assign(L, 0);
+    const std::size_t blocks = (K + sweep_block - 1) / sweep_block;
+    moved_.assign(std::max<std::size_t>(blocks, 1), 0.0);
+    threads_ = std::max(1, omp_get_max_threads());
+    nonzero_.assign(L * static_cast<std::size_t>(threads_), 0);
   }
 
   // Returns ||F_new - F_old||_F^2 (HALSacc.m's nodelta). A component that ends all zero is then
@@ -123,7 +133,23 @@ class Sweep {
                         " does not match the prepared " + std::to_string(L_) + "x" + std::to_string(K_));
     std::fill(nonzero_.begin(), nonzero_.end(), 0);
     double* f = F.data();
-    const double moved = sweep_blocks(f, A.data(), B.data(), L, K, nonzero_.data());
+    const double* a = A.data();
+    const double* b = B.data();
+    const std::size_t blocks = (K + sweep_block - 1) / sweep_block;
+    const int parts = K * L * L >= (std::size_t{1} << 22) ? static_cast<int>(std::min<std::size_t>(
+                                                                 static_cast<std::size_t>(threads_), blocks))
+                                                           : 1;
+#pragma omp parallel for num_threads(parts) schedule(static, 1) if (parts > 1)
+    for (int part = 0; part < parts; ++part) {
+      const std::size_t first = blocks * static_cast<std::size_t>(part) / static_cast<std::size_t>(parts);
+      const std::size_t last = blocks * static_cast<std::size_t>(part + 1) / static_cast<std::size_t>(parts);
+      sweep_blocks(f, a, b, L, K, first * sweep_block, std::min(K, last * sweep_block),
+                   nonzero_.data() + static_cast<std::size_t>(part) * L, moved_.data());
+    }
+    double moved = 0;
+    for (std::size_t c = 0; c < blocks; ++c) moved += moved_[c];  // in block order: thread-independent
+    for (int part = 1; part < parts; ++part)
+      for (std::size_t j = 0; j < L; ++j) nonzero_[j] |= nonzero_[static_cast<std::size_t>(part) * L + j];
     double floor = -1;  // computed once, on the first all-zero component
     for (std::size_t j = 0; j < L; ++j) {
       if (nonzero_[j] || K == 0) continue;
@@ -138,7 +164,9 @@ class Sweep {
 
  private:
   std::size_t L_ = 0, K_ = 0;
-  std::vector<unsigned char> nonzero_;  // per component: any entry > 0 after the sweep
+  int threads_ = 1;
+  std::vector<double> moved_;           // per block of columns: its share of ||F_new - F_old||^2
+  std::vector<unsigned char> nonzero_;  // per thread and component: any entry > 0 after the sweep
 };
 
 // The outer iteration of HALS, with the number of sweeps per factor left to the caller:
