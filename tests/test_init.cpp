@@ -110,3 +110,19 @@ TEST_CASE("init_scaling optimal makes X - WH orthogonal to WH (the minimizer of 
   }
   CHECK(std::abs(cross) < 1e-10 * norm);
 }
+
+TEST_CASE("the random start of a seed is not the factors the synthetic dataset planted with the same seed") {
+  // Both seeds default to 0. A start drawn from the same stream as the planted factors would be
+  // the exact solution, and every solver would "converge" at iteration 0.
+  const auto* plugin = test::registry().require(nmfx::PluginKind::dataset, "synthetic");
+  const json given = {{"m", 30}, {"n", 20}, {"rank", 5}, {"seed", 0}};
+  auto dataset = test::registry().create<nmfx::Dataset>("synthetic", nmfx::resolve_params(plugin->descriptor->params, given));
+  nmfx::Data X = dataset->load();
+  nmfx::finalize(X, "synthetic");
+  nmfx::Matrix W, H;
+  nmfx::initialize(json{{"method", "random"}, {"distribution", "uniform"}, {"scale", "none"}}, X, 5, 0, "", W, H);
+  const nmfx::Matrix P = test::naive_product(W, H);
+  double err = 0;
+  for (std::size_t k = 0; k < P.size(); ++k) err += std::pow(P.data()[k] - X.dense.data()[k], 2);
+  CHECK(std::sqrt(err / X.norm_sq) > 0.1);  // unrelated uniform factors: about 0.3
+}

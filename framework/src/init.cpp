@@ -98,7 +98,7 @@ void nndsvd(const std::string& variant, const Data& X, std::size_t rank, std::ui
     for (std::size_t i = 0; i < M; ++i) W(i, j) = xnorm > 0 ? lambda * x[i] / xnorm : 0.0;
     for (std::size_t c = 0; c < N; ++c) H(j, c) = ynorm > 0 ? lambda * y[c] / ynorm : 0.0;
   }
-  Rng rng(seed);
+  Rng rng = Rng::stream("init", seed);
   for (auto* A : {&W, &H})
     for (double& v : *A) {
       if (v < 1e-6) v = 0.0;
@@ -132,10 +132,10 @@ void initialize(const json& init, const Data& X, std::size_t rank, std::uint64_t
     return;
   }
   if (method.rfind("nndsvd", 0) == 0) return nndsvd(method, X, rank, seed, W, H);
-  // random: W first, then H, row-major, from one stream, so a seed fixes both.
+  // random: W first, then H, row-major, from the seed's "init" stream, so a seed fixes both.
   W = Matrix::from_shape({M, rank});
   H = Matrix::from_shape({rank, N});
-  Rng rng(seed);
+  Rng rng = Rng::stream("init", seed);
   const bool halfnormal = init.at("distribution") == "halfnormal";
   // sqrt(mean(X) / rank) makes E[WH] match the scale of X (scikit-learn's random init).
   const double scale = init.at("scale") == "auto" ? std::sqrt(X.mean / static_cast<double>(rank)) : 1.0;

@@ -10,6 +10,11 @@ namespace nmfx {
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) : engine_(seed) {}
+  /// A stream for one purpose ("init", ...): seeded from the seed mixed with the purpose's name, so
+  /// that streams of different purposes never coincide for the same seed. (The run's seed and a
+  /// dataset's own seed both default to 0; a plain Rng(0) for the initial factors would start the
+  /// solver from the very factors the synthetic dataset planted.)
+  static Rng stream(const char* purpose, std::uint64_t seed);
   /// Uniform on [0, 1): the top 53 bits of one draw.
   double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
   /// Standard normal, Box-Muller on two uniforms (no cached second value, so streams stay simple).
