@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <sstream>
 
 #include "support.hpp"
 
@@ -43,4 +44,41 @@ TEST_CASE("every solver reaches relative error below 1e-4 on a planted exact fac
     CHECK(start > 0.1);
     CHECK(err < 1e-4);
   }
+}
+
+TEST_CASE("at convergence the kkt metric of hals anls_bpp and pgd is below 1e-6 relative") {
+  // A noisy planted problem (so that the stationary point has active bounds), run end to end with
+  // the kkt metric; its values at the start and at the last checkpoint from the results file.
+  const auto dir = test::temp_dir("kkt_convergence");
+  test::write(dir / "kkt.yaml", R"(name: kkt
+datasets:
+  - name: synthetic
+    params: {m: 30, n: 20, rank: 3, noise: 0.2}
+solvers: [hals, anls_bpp, pgd]
+losses: [frobenius]
+ranks: [3]
+stopping: {max_iter: 20000}
+checkpoints: {every: 20000}
+metrics: [kkt]
+threads: 1
+output: out
+)");
+  const auto r = test::nmfx_command("run kkt.yaml", dir);
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  int runs = 0;
+  std::istringstream summary_lines(test::read(dir / "out" / "summary.jsonl"));
+  for (std::string line; std::getline(summary_lines, line);) {
+    const nmfx::json summary = nmfx::json::parse(line);
+    const nmfx::json result = nmfx::json::parse(test::read(dir / "out" / summary["file"].get<std::string>()));
+    const auto& trace = result["trace"];
+    CAPTURE(summary["solver"].get<std::string>());
+    const double pg0 = trace["kkt_projected_gradient"].front().get<double>();
+    CHECK(pg0 > 1.0);
+    CHECK(trace["kkt_projected_gradient_relative"].back().get<double>() < 1e-6);
+    // Complementarity W * grad_W f and H * grad_H f, on the scale of the starting gradient.
+    CHECK(trace["kkt_complementarity_W"].back().get<double>() < 1e-6 * pg0);
+    CHECK(trace["kkt_complementarity_H"].back().get<double>() < 1e-6 * pg0);
+    ++runs;
+  }
+  CHECK(runs == 3);
 }
