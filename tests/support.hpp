@@ -89,4 +89,23 @@ inline nmfx::Data make_data(nmfx::Matrix X) {
   return d;
 }
 
+/// The same matrix stored sparse (CSR of its nonzeros), finalized as the framework would.
+inline nmfx::Data make_sparse(const nmfx::Matrix& A) {
+  nmfx::Data d;
+  d.kind = nmfx::DataKind::sparse;
+  d.sparse.rows = A.shape(0);
+  d.sparse.cols = A.shape(1);
+  d.sparse.indptr.push_back(0);
+  for (std::size_t i = 0; i < A.shape(0); ++i) {
+    for (std::size_t j = 0; j < A.shape(1); ++j)
+      if (A(i, j) != 0) {
+        d.sparse.indices.push_back(static_cast<std::uint32_t>(j));
+        d.sparse.values.push_back(A(i, j));
+      }
+    d.sparse.indptr.push_back(d.sparse.values.size());
+  }
+  nmfx::finalize(d, "test");
+  return d;
+}
+
 }  // namespace test

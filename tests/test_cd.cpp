@@ -267,20 +267,7 @@ TEST_CASE("cd gives bit-identical iterates on 1 and 2 threads") {
 TEST_CASE("cd on sparse X follows the same iterates as on the same X stored dense") {
   Matrix D = test::random_matrix(50, 40, 71);
   for (double& v : D) v = v < 0.7 ? 0.0 : v;
-  nmfx::Data S;
-  S.kind = nmfx::DataKind::sparse;
-  S.sparse.rows = 50;
-  S.sparse.cols = 40;
-  S.sparse.indptr.push_back(0);
-  for (std::size_t i = 0; i < 50; ++i) {
-    for (std::size_t j = 0; j < 40; ++j)
-      if (D(i, j) != 0) {
-        S.sparse.indices.push_back(static_cast<std::uint32_t>(j));
-        S.sparse.values.push_back(D(i, j));
-      }
-    S.sparse.indptr.push_back(S.sparse.values.size());
-  }
-  nmfx::finalize(S, "test");
+  const nmfx::Data S = test::make_sparse(D);
   const nmfx::Data X = test::make_data(D);
   const Fit dense = run_cd(X, 4, 10), sparse = run_cd(S, 4, 10);
   for (std::size_t k = 0; k < dense.W.size(); ++k)

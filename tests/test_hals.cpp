@@ -27,25 +27,6 @@ std::shared_ptr<nmfx::Loss> frobenius(const nmfx::Data& X, std::size_t rank) {
   return loss;
 }
 
-// A sparse copy of a dense matrix (CSR), finalized as the framework would.
-nmfx::Data make_sparse(const nmfx::Matrix& A) {
-  nmfx::Data d;
-  d.kind = nmfx::DataKind::sparse;
-  d.sparse.rows = A.shape(0);
-  d.sparse.cols = A.shape(1);
-  d.sparse.indptr.push_back(0);
-  for (std::size_t i = 0; i < A.shape(0); ++i) {
-    for (std::size_t j = 0; j < A.shape(1); ++j)
-      if (A(i, j) != 0) {
-        d.sparse.indices.push_back(static_cast<std::uint32_t>(j));
-        d.sparse.values.push_back(A(i, j));
-      }
-    d.sparse.indptr.push_back(d.sparse.values.size());
-  }
-  nmfx::finalize(d, "test");
-  return d;
-}
-
 double relative_error(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H) {
   const nmfx::Matrix P = test::naive_product(W, H);
   double err = 0;
@@ -323,7 +304,7 @@ TEST_CASE("hals and accel_hals recover a planted exact factorization to relative
 TEST_CASE("hals and accel_mu on sparse X give the iterates of dense X and the caps use P = nnz") {
   nmfx::Matrix A = test::random_matrix(50, 40, 81);
   for (double& v : A) v = v < 0.7 ? 0.0 : v;  // about 30% nonzero
-  const nmfx::Data dense = test::make_data(A), sparse = make_sparse(A);
+  const nmfx::Data dense = test::make_data(A), sparse = test::make_sparse(A);
   REQUIRE(sparse.nnz == dense.nnz);
   for (const std::string name : {"hals", "accel_mu"}) {
     CAPTURE(name);

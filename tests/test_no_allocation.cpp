@@ -56,24 +56,6 @@ std::size_t allocations_in_steps(const nmfx::Data& X, const std::string& solver,
   return allocations.load();
 }
 
-nmfx::Data sparse_copy(const nmfx::Matrix& A) {
-  nmfx::Data d;
-  d.kind = nmfx::DataKind::sparse;
-  d.sparse.rows = A.shape(0);
-  d.sparse.cols = A.shape(1);
-  d.sparse.indptr.push_back(0);
-  for (std::size_t i = 0; i < A.shape(0); ++i) {
-    for (std::size_t j = 0; j < A.shape(1); ++j)
-      if (A(i, j) != 0) {
-        d.sparse.indices.push_back(static_cast<std::uint32_t>(j));
-        d.sparse.values.push_back(A(i, j));
-      }
-    d.sparse.indptr.push_back(d.sparse.values.size());
-  }
-  nmfx::finalize(d, "test");
-  return d;
-}
-
 }  // namespace
 
 TEST_CASE("the counter sees an allocation made in a plugin") {
@@ -96,7 +78,7 @@ TEST_CASE("the counter sees an allocation made in a plugin") {
 TEST_CASE("no solver allocates inside an iteration on dense or sparse X") {
   nmfx::Matrix A = test::random_matrix(300, 200, 21);
   for (double& v : A) v = v < 0.8 ? 0.0 : v;  // 20% nonzero, also used dense
-  const nmfx::Data dense = test::make_data(A), sparse = sparse_copy(A);
+  const nmfx::Data dense = test::make_data(A), sparse = test::make_sparse(A);
   for (const std::string solver : {"mu", "hals", "accel_mu", "accel_hals", "anls_bpp", "pgd", "cd"})
     for (const nmfx::Data* X : {&dense, &sparse}) {
       CAPTURE(solver);
