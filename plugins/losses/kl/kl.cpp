@@ -36,9 +36,8 @@ class Kl final : public nmfx::Loss {
       buf_.resize({M_, N_});
       return;
     }
-    // Sparse: H^T (N x L) so that (WH)_ij = W_i: . (H^T)_j: reads two contiguous rows; the ratio
-    // X / WH at the nonzeros in CSR order; and where each entry of X^T (CSR of X^T) sits in X's CSR
-    // order, so W^T R reads the ratio through X^T's rows.
+    // Sparse: H^T (N x L), so that (WH)_ij = W_i: . (H^T)_j: reads two contiguous rows; and X^T's
+    // CSR, so that W^T R runs over the columns of X with each (WH)_ij computed where it is used.
     buf_ = nmfx::Matrix();
     const nmfx::SparseMatrix& S = X.sparse;
     const nmfx::SparseMatrix& T = X.sparse_t;
@@ -46,16 +45,7 @@ class Kl final : public nmfx::Loss {
       throw nmfx::Error("kl: the sparse X has no transpose (X.sparse_t); the framework's finalize() fills it");
     Ht_ = nmfx::Matrix::from_shape({N_, L_});
     XtW_ = nmfx::Matrix::from_shape({N_, L_});
-    ratio_.assign(S.nnz(), 0.0);
     row_sums_.assign(M_, 0.0);
-    to_csr_.assign(S.nnz(), 0);
-    std::vector<std::size_t> next(T.indptr.begin(), T.indptr.end() - 1);
-    for (std::size_t i = 0; i < M_; ++i)  // rows in order, as X^T's rows list them
-      for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k) {
-        const std::size_t at = next[S.indices[k]]++;
-        if (T.indices[at] != i) throw nmfx::Error("kl: X.sparse_t is not the transpose of X.sparse");
-        to_csr_[at] = k;
-      }
   }
 
   double value(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H) override {
@@ -170,25 +160,19 @@ class Kl final : public nmfx::Loss {
     return d;
   }
 
-  // (WH)_ij and R_ij = X_ij / (WH)_ij at the nonzeros of row i, into ratio_ (CSR order); returns
-  // nothing, used by both gradients. 0 / 0 := 0; X > 0 over WH = 0 gives +inf, as in the dense case.
-  void sparse_ratio_row(const nmfx::SparseMatrix& S, const double* w, std::size_t i) {
-    const double* wi = w + i * L_;
-    const double* ht = Ht_.data();
-    for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k) {
-      const double x = S.values[k];
-      if (x == 0.0) {
-        ratio_[k] = 0.0;
-        continue;
-      }
-      const double* hj = ht + static_cast<std::size_t>(S.indices[k]) * L_;
-      double wh = 0.0;
-      for (std::size_t a = 0; a < L_; ++a) wh += wi[a] * hj[a];
-      ratio_[k] = x / wh;
-    }
+  // One nonzero's contribution to a row of R H^T or R^T W: out += (x / (u . v)) * v, where u . v
+  // is (WH)_ij, computed here from the two rows that the product reads anyway (so the ratio is
+  // never stored, and each gradient is one pass over the nonzeros). x = 0 (an explicitly stored
+  // zero) contributes nothing; x > 0 over WH = 0 gives +inf, as in the dense case.
+  static void add_ratio_times(double* out, double x, const double* u, const double* v, std::size_t L) {
+    if (x == 0.0) return;
+    double wh = 0.0;
+    for (std::size_t a = 0; a < L; ++a) wh += u[a] * v[a];
+    const double r = x / wh;
+    for (std::size_t a = 0; a < L; ++a) out[a] += r * v[a];
   }
 
-  // neg (M x L) <- R H^T: row i of neg is sum over the nonzeros (i, j) of R_ij H_:j.
+  // neg (M x L) <- R H^T: row i of neg is the sum over the nonzeros (i, j) of R_ij H_:j.
   void sparse_ratio_times_Ht(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, nmfx::Matrix& neg) {
     transpose_H(H);
     const nmfx::SparseMatrix& S = X.sparse;
@@ -200,39 +184,31 @@ class Kl final : public nmfx::Loss {
 #pragma omp parallel for schedule(dynamic, 64)
     for (std::ptrdiff_t ii = 0; ii < M; ++ii) {
       const std::size_t i = static_cast<std::size_t>(ii);
-      sparse_ratio_row(S, w, i);
       double* row = out + i * L;
       for (std::size_t a = 0; a < L; ++a) row[a] = 0.0;
-      for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k) {
-        const double r = ratio_[k];
-        const double* hj = ht + static_cast<std::size_t>(S.indices[k]) * L;
-        for (std::size_t a = 0; a < L; ++a) row[a] += r * hj[a];
-      }
+      for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k)
+        add_ratio_times(row, S.values[k], w + i * L, ht + static_cast<std::size_t>(S.indices[k]) * L, L);
     }
   }
 
   // neg (L x N) <- W^T R, computed as its transpose R^T W (N x L): row j sums R_ij W_i: over the
-  // nonzeros of column j of X, read through X^T's CSR, then transposed into neg.
+  // nonzeros of column j of X, read through X^T's CSR, then transposed into neg. (WH)_ij is the
+  // same dot product, in the same order, as in the row pass above.
   void sparse_Wt_ratio(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, nmfx::Matrix& neg) {
     transpose_H(H);
-    const nmfx::SparseMatrix& S = X.sparse;
     const nmfx::SparseMatrix& T = X.sparse_t;
     const double* w = W.data();
-    const std::ptrdiff_t M = static_cast<std::ptrdiff_t>(M_), N = static_cast<std::ptrdiff_t>(N_);
+    const double* ht = Ht_.data();
+    const std::ptrdiff_t N = static_cast<std::ptrdiff_t>(N_);
     const std::size_t L = L_;
-#pragma omp parallel for schedule(dynamic, 64)
-    for (std::ptrdiff_t ii = 0; ii < M; ++ii) sparse_ratio_row(S, w, static_cast<std::size_t>(ii));
     double* r = XtW_.data();
 #pragma omp parallel for schedule(dynamic, 64)
     for (std::ptrdiff_t jj = 0; jj < N; ++jj) {
       const std::size_t j = static_cast<std::size_t>(jj);
       double* row = r + j * L;
       for (std::size_t a = 0; a < L; ++a) row[a] = 0.0;
-      for (std::size_t k = T.indptr[j]; k < T.indptr[j + 1]; ++k) {
-        const double q = ratio_[to_csr_[k]];
-        const double* wi = w + static_cast<std::size_t>(T.indices[k]) * L;
-        for (std::size_t a = 0; a < L; ++a) row[a] += q * wi[a];
-      }
+      for (std::size_t k = T.indptr[j]; k < T.indptr[j + 1]; ++k)
+        add_ratio_times(row, T.values[k], ht + j * L, w + static_cast<std::size_t>(T.indices[k]) * L, L);
     }
     double* o = neg.data();
     for (std::size_t a = 0; a < L_; ++a)
@@ -267,9 +243,7 @@ class Kl final : public nmfx::Loss {
   std::vector<double> sums_;  // row sums of H or column sums of W
   // Sparse X only.
   nmfx::Matrix Ht_, XtW_;               // H^T (N x L); R^T W (N x L)
-  std::vector<double> ratio_;           // X / WH at the nonzeros, in X's CSR order
   std::vector<double> row_sums_;        // per-row parts of the value
-  std::vector<std::size_t> to_csr_;     // X^T's k-th stored entry is X's to_csr_[k]-th
 };
 
 nmfx::PluginDescriptor describe() {
