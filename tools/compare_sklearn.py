@@ -7,7 +7,8 @@
 
 Pairs: scikit-learn's `mu` against nmfx's `mu` (Lee & Seung's multiplicative updates, W then H),
 and scikit-learn's `cd` (its Cython coordinate descent, which is HALS: Cichocki & Phan 2009)
-against nmfx's `hals`. Both start from the same W and H (scikit-learn's own random init,
+against nmfx's `hals`; with --loss kl, the two `mu` on the KL divergence (scikit-learn floors WH
+at float32's epsilon there, so the iterates agree only where WH stays above it). Both start from the same W and H (scikit-learn's own random init,
 |N(0, 1)| sqrt(mean(X)/L), passed to both), run the same number of iterations with no early stop
 (tol = 0), on a planted rank-L matrix plus noise, dense or (--density below 1) sparse: the
 planted values at random positions, given to scikit-learn as a SciPy CSR matrix and to nmfx as a
@@ -35,7 +36,9 @@ import time
 
 import numpy as np
 
-PAIRS = [("mu", "mu"), ("cd", "hals")]  # (scikit-learn solver, nmfx solver)
+# (scikit-learn solver, nmfx solver), per loss: scikit-learn's cd handles only the Frobenius loss.
+PAIRS = {"frobenius": [("mu", "mu"), ("cd", "hals")], "kl": [("mu", "mu")]}
+SKLEARN_LOSS = {"frobenius": "frobenius", "kl": "kullback-leibler"}
 
 
 def avx512():
@@ -73,7 +76,7 @@ def load_X(folder):
     return np.load(os.path.join(folder, "X.npy"))
 
 
-def sklearn_child(folder, iterations, repeat):
+def sklearn_child(folder, iterations, repeat, loss):
     """Runs in the child process (BLAS environment already set): prints JSON figures."""
     import warnings
 
@@ -84,10 +87,10 @@ def sklearn_child(folder, iterations, repeat):
     W0 = np.load(os.path.join(folder, "W0.npy"))
     H0 = np.load(os.path.join(folder, "H0.npy"))
     out = {}
-    for solver, _ in PAIRS:
+    for solver, _ in PAIRS[loss]:
         times = []
         for _ in range(repeat):
-            model = NMF(n_components=W0.shape[1], init="custom", solver=solver, beta_loss="frobenius",
+            model = NMF(n_components=W0.shape[1], init="custom", solver=solver, beta_loss=SKLEARN_LOSS[loss],
                         tol=0.0, max_iter=iterations)
             W, H = W0.copy(), H0.copy()
             with warnings.catch_warnings():
@@ -103,15 +106,15 @@ def sklearn_child(folder, iterations, repeat):
     print(json.dumps(out))
 
 
-def run_nmfx(exe, folder, iterations, threads, repeat, sparse):
+def run_nmfx(exe, folder, iterations, threads, repeat, sparse, loss):
     spec = os.path.join(folder, "compare.yaml")
     dataset = "mtx\n    params: {path: X.mtx}" if sparse else "npy\n    params: {path: X.npy}"
     with open(spec, "w") as f:
         f.write(f"""name: compare_sklearn
 datasets:
   - name: {dataset}
-solvers: [{", ".join(s for _, s in PAIRS)}]
-losses: [frobenius]
+solvers: [{", ".join(s for _, s in PAIRS[loss])}]
+losses: [{loss}]
 ranks: [{np.load(os.path.join(folder, "W0.npy"), mmap_mode="r").shape[1]}]
 init: {{method: file, W: W0.npy, H: H0.npy}}
 stopping: {{max_iter: {iterations}}}
@@ -119,7 +122,7 @@ checkpoints: {{every: {iterations}}}
 metrics: [relative_error]
 threads: {threads}
 """)
-    out = {s: {"seconds": []} for _, s in PAIRS}
+    out = {s: {"seconds": []} for _, s in PAIRS[loss]}
     for r in range(repeat):
         results = os.path.join(folder, "nmfx_results")
         proc = subprocess.run([exe, "run", spec, "-o", results, "--force"], capture_output=True, text=True)
@@ -143,6 +146,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", default="2000x1500:30", help="MxN:L (default 2000x1500:30)")
     ap.add_argument("--density", type=float, default=1.0, help="below 1: sparse X with this fraction of nonzeros")
+    ap.add_argument("--loss", choices=sorted(PAIRS), default="frobenius",
+                    help="frobenius (pairs mu-mu and cd-hals) or kl (mu-mu)")
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
@@ -154,7 +159,7 @@ def main():
     ap.add_argument("--sklearn-child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.sklearn_child:
-        return sklearn_child(a.sklearn_child, a.iterations, a.repeat)
+        return sklearn_child(a.sklearn_child, a.iterations, a.repeat, a.loss)
     try:
         M, rest = a.size.split("x")
         N, L = rest.split(":")
@@ -191,21 +196,21 @@ def main():
         np.save(os.path.join(folder, name + ".npy"), A)
 
     child = subprocess.run([sys.executable, os.path.abspath(__file__), "--sklearn-child", folder,
-                            "--iterations", str(a.iterations), "--repeat", str(a.repeat)],
+                            "--iterations", str(a.iterations), "--repeat", str(a.repeat), "--loss", a.loss],
                            capture_output=True, text=True, env=blas_env(a.threads, a.sklearn_kernels == "same"))
     if child.returncode != 0:
         sys.exit("compare_sklearn: the scikit-learn run failed (is python3-sklearn installed?):\n" + child.stderr)
     sk = json.loads(child.stdout.strip().splitlines()[-1])
-    nx = run_nmfx(os.path.abspath(a.nmfx), folder, a.iterations, a.threads, a.repeat, sparse)
+    nx = run_nmfx(os.path.abspath(a.nmfx), folder, a.iterations, a.threads, a.repeat, sparse, a.loss)
 
     rows = []
     kind = f"sparse ({X.nnz} nonzeros)" if sparse else "dense"
-    print(f"X: {M} x {N} {kind}, L = {L}, {a.iterations} iterations from the same start, {a.threads} threads; "
+    print(f"X: {M} x {N} {kind}, {a.loss} loss, L = {L}, {a.iterations} iterations from the same start, {a.threads} threads; "
           f"scikit-learn {sk['version']} with {a.sklearn_kernels} kernels; median of {a.repeat}")
     print()
     print("| scikit-learn | nmfx | sklearn ms / iteration | nmfx ms / iteration | speed-up | sklearn rel. error | nmfx rel. error |")
     print("|---|---|---|---|---|---|---|")
-    for s_solver, n_solver in PAIRS:
+    for s_solver, n_solver in PAIRS[a.loss]:
         s, n = sk[s_solver], nx[n_solver]
         s_it, n_it = s["seconds"] / s["iterations"], n["seconds"] / n["iterations"]
         rows.append({"sklearn": s_solver, "nmfx": n_solver, "sklearn_seconds_per_iteration": s_it,
@@ -216,7 +221,7 @@ def main():
               f"{s['relative_error']:.8e} | {n['relative_error']:.8e} |")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"M": M, "N": N, "L": L, "density": a.density, "iterations": a.iterations, "threads": a.threads,
+            json.dump({"M": M, "N": N, "L": L, "density": a.density, "loss": a.loss, "iterations": a.iterations, "threads": a.threads,
                        "sklearn_version": sk["version"], "pairs": rows}, f, indent=1)
 
 
