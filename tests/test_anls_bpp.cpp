@@ -386,3 +386,27 @@ TEST_CASE("anls_bpp refuses a loss other than frobenius and mismatched factors")
   nmfx::Problem p2{X, *fro, "frobenius", 2, 1};
   CHECK_THROWS_AS(make_anls()->prepare(p2, Wbad, H), nmfx::Error);
 }
+
+TEST_CASE("nnls_bpp gives bit-identical solutions on 1 and 2 threads") {
+  // 2000 right-hand sides at L = 20 (2000 * 20^2 >= 2^18) spread the groups of equal passive sets
+  // over two threads; every group's arithmetic is the same whichever thread does it. (A whole
+  // anls_bpp step is not compared: OpenBLAS's GEMMs themselves change bits with the thread count.)
+  const std::size_t L = 20, K = 2000;
+  const Nnls p = make_nnls(normal_matrix(5 * L, L, 7), normal_matrix(5 * L, K, 8));
+  Matrix one = Matrix::from_shape({K, L}), two = Matrix::from_shape({K, L});
+  one.fill(0.0);
+  two.fill(0.0);
+  nmfx::set_threads(1);
+  NnlsBpp serial;
+  serial.prepare(L, K);
+  const NnlsBpp::Stats s1 = serial.solve(p.C, p.B, one);
+  nmfx::set_threads(2);
+  NnlsBpp parallel;
+  parallel.prepare(L, K);
+  const NnlsBpp::Stats s2 = parallel.solve(p.C, p.B, two);
+  CHECK(s1.factorizations > 100);  // many distinct passive sets: many groups to share
+  CHECK(s1.factorizations == s2.factorizations);
+  CHECK(s1.iterations == s2.iterations);
+  CHECK(std::equal(one.begin(), one.end(), two.begin()));
+  check_kkt(p.C, p.B, two);
+}
