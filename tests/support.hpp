@@ -51,15 +51,19 @@ struct Command {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs the nmfx command with `args` (a shell fragment) in folder `cwd`.
-inline Command nmfx_command(const std::string& args, const fs::path& cwd, const std::string& env = "") {
-  const std::string cmd = "cd '" + cwd.string() + "' && " + env + " '" + NMFX_EXE + "' " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
+/// Runs a shell command line; its stdout and stderr together, and its exit status.
+inline Command shell(const std::string& cmd) {
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
   std::string out;
   char buf[4096];
   while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
   const int raw = pclose(pipe);
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+}
+
+/// Runs the nmfx command with `args` (a shell fragment) in folder `cwd`.
+inline Command nmfx_command(const std::string& args, const fs::path& cwd, const std::string& env = "") {
+  return shell("cd '" + cwd.string() + "' && " + env + " '" + NMFX_EXE + "' " + args);
 }
 
 /// M x N matrix with entries uniform on [lo, hi), from `seed`.

@@ -8,16 +8,11 @@
 namespace {
 
 nmfx::json compare(const std::string& args, const test::fs::path& dir) {
-  const std::string cmd = "/usr/bin/python3 '" NMFX_SOURCE_DIR "/tools/compare_sklearn.py' --nmfx '" NMFX_EXE "' " +
-                          args + " --repeat 1 --out '" + (dir / "work").string() + "' --json '" +
-                          (dir / "figures.json").string() + "' 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string output;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
-  const int status = pclose(pipe);
-  INFO(output);
-  REQUIRE(WEXITSTATUS(status) == 0);
+  const test::Command r = test::shell("/usr/bin/python3 '" NMFX_SOURCE_DIR "/tools/compare_sklearn.py' --nmfx '" NMFX_EXE
+                                      "' " + args + " --repeat 1 --out '" + (dir / "work").string() + "' --json '" +
+                                      (dir / "figures.json").string() + "'");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
   return nmfx::json::parse(test::read(dir / "figures.json"));
 }
 

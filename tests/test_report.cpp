@@ -134,15 +134,10 @@ TEST_CASE("tools/plot.py draws non-empty PNG and SVG files headless from a resul
       r["final"]["sparsity_H"] = 0.05 * static_cast<double>(rank);
       test::write(dir / (r["id"].get<std::string>() + ".json"), r.dump());
     }
-  const std::string cmd = "MPLCONFIGDIR='" + (dir / "mpl").string() + "' /usr/bin/python3 '" NMFX_SOURCE_DIR
-                          "/tools/plot.py' all '" + dir.string() + "' 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string output;
-  char buf[4096];
-  while (std::size_t n = fread(buf, 1, sizeof buf, pipe)) output.append(buf, n);
-  const int status = pclose(pipe);
-  INFO(output);
-  REQUIRE(WEXITSTATUS(status) == 0);
+  const test::Command r = test::shell("MPLCONFIGDIR='" + (dir / "mpl").string() + "' /usr/bin/python3 '" NMFX_SOURCE_DIR
+                                      "/tools/plot.py' all '" + dir.string() + "'");
+  INFO(r.output);
+  REQUIRE(r.status == 0);
   for (const char* name : {"convergence_synthetic_r3", "rank_synthetic", "compression"})
     for (const char* ext : {".png", ".svg"}) {
       const auto p = dir / "figures" / (std::string(name) + ext);
