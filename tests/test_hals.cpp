@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
 
 #include "../plugins/solvers/hals/hals_sweep.hpp"
@@ -493,4 +494,39 @@ TEST_CASE("a HALS sweep split over threads gives the bits of the serial sweep") 
     if (split(L - 1, k) > 0) CHECK(std::abs(r) <= 1e-9 * (std::abs(A(L - 1, k)) + 1));
     else CHECK(r <= 1e-9 * (std::abs(A(L - 1, k)) + 1));
   }
+}
+
+TEST_CASE("hals with zero_floor 0 reaches stationarity when an L1 penalty kills components") {
+  // Rank 8 on planted rank-4 data with l1 = 2 on both factors: most components die. With B[j,j] = 0
+  // a component's objective is linear, -(XH^T - l1) f = l1 f, so the sweep sets it to exactly 0,
+  // where its projected gradient vanishes. (Gillis & Glineur's floor, the default, keeps such a
+  // component at 1e-16 max instead, and its gradient l1 then keeps the projected gradient away
+  // from 0: pg_tol cannot stop such a run.)
+  const nmfx::Matrix W0 = test::random_matrix(60, 4, 31), H0 = test::random_matrix(4, 40, 32);
+  nmfx::Matrix A = test::naive_product(W0, H0);
+  const nmfx::Matrix noise = test::random_matrix(60, 40, 33, -0.1, 0.1);
+  for (std::size_t k = 0; k < A.size(); ++k) A.data()[k] = std::max(0.0, A.data()[k] + noise.data()[k]);
+  const nmfx::Data X = test::make_data(A);
+  const nmfx::Penalty penalty{2.0, 0.0, 2.0, 0.0};
+  auto loss = frobenius(X, 8);
+  auto hals = solver("hals", json{{"zero_floor", 0.0}});
+  nmfx::Matrix W = test::random_matrix(60, 8, 34, 0.1, 1.0), H = test::random_matrix(8, 40, 35, 0.1, 1.0);
+  nmfx::Problem problem{X, *loss, "frobenius", 8, 1, penalty};
+  hals->prepare(problem, W, H);
+  nmfx::StationarityMeter meter;
+  meter.prepare(60, 40, 8);
+  auto pg = [&] {
+    const nmfx::Stationarity s = meter.measure(X, *loss, penalty, W, H);
+    return s.projected_gradient_W + s.projected_gradient_H;
+  };
+  const double initial = pg();
+  for (int it = 0; it < 3000; ++it) hals->step(W, H);
+  CHECK(pg() < 1e-6 * initial);
+  std::size_t dead = 0;
+  for (std::size_t j = 0; j < 8; ++j) {
+    bool zero = true;
+    for (std::size_t i = 0; i < 60; ++i) zero = zero && W(i, j) == 0.0;
+    dead += zero;
+  }
+  CHECK(dead >= 1);
 }

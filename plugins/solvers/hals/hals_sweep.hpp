@@ -65,11 +65,20 @@ NMFX_HALS_CLONES static void sweep_blocks(double* f, const double* a, const doub
     for (std::size_t j = 0; j < L; ++j) {
       double* fj = f + j * K + k0;
       const double bjj = b[j * L + j];
-      if (!(bjj > 0)) {  // the other factor's component j is zero: no information on this one
-        for (std::size_t k = 0; k < n; ++k) nonzero[j] |= fj[k] > 0;
+      const double* aj = a + j * K + k0;
+      if (!(bjj > 0)) {
+        // The other factor's component j is zero, so row j of B is zero and F[j,:]'s objective is
+        // linear, -A[j,k] f: its minimizer over f >= 0 is 0 where A[j,k] < 0 (A = XH^T - l1 = -l1
+        // under an L1 penalty) and any value where A[j,k] = 0 (no penalty: the entry is kept).
+        for (std::size_t k = 0; k < n; ++k) {
+          if (aj[k] < 0 && fj[k] != 0) {
+            change[k] += fj[k] * fj[k];
+            fj[k] = 0;
+          }
+          nonzero[j] |= fj[k] > 0;
+        }
         continue;
       }
-      const double* aj = a + j * K + k0;
       for (std::size_t k = 0; k < n; ++k) r[k] = aj[k];
       const double* bj = b + j * L;  // B is symmetric: row j is column j
       std::size_t l = 0;
