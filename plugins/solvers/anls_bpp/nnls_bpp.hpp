@@ -21,17 +21,9 @@
 
 #include <omp.h>
 
+#include <nmfx/clones.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/types.hpp>
-
-// The feasibility test's loops (C x per row), compiled for AVX2 and for baseline x86-64, picked at
-// load time (GCC's target_clones). No "fma": contraction would change the rounding, so both clones
-// give the same bits.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define NMFX_BPP_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NMFX_BPP_CLONES
-#endif
 
 namespace nmfx_anls_bpp {
 
@@ -285,7 +277,7 @@ class NnlsBpp {
 
   // y = C x - b on the active set (eq. 6) and the infeasible set V (step 4 of Algorithm 1):
   // x_i < 0 for i in F, y_i < 0 for i in G. Returns whether V is nonempty; bad_[j] = |V|.
-  NMFX_BPP_CLONES bool check(const nmfx::Matrix& C, const nmfx::Matrix& B, const nmfx::Matrix& X, std::size_t j, Work& w) {
+  NMFX_TARGET_CLONES bool check(const nmfx::Matrix& C, const nmfx::Matrix& B, const nmfx::Matrix& X, std::size_t j, Work& w) {
     const std::size_t L = L_;
     double* cx = w.cx.data();
     const double* x = &X(j, 0);

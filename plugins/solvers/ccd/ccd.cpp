@@ -10,15 +10,8 @@
 
 #include <omp.h>
 
+#include <nmfx/clones.hpp>
 #include <nmfx/plugin.hpp>
-
-// Compiled for AVX2 and baseline x86-64, picked at load time (never with "fma": contraction would
-// change the results; AVX2 alone runs the same operations in the same order).
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define NMFX_HOT_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NMFX_HOT_CLONES
-#endif
 
 namespace {
 
@@ -74,7 +67,7 @@ inline double axpy_dot(double* res, double delta, const double* g, const double*
 //   x_k <- max(0, (sum_j (R_j + x_k b_jk) b_jk - l1) / (sum_j b_jk^2 + l2)).
 // Compiled twice (AVX2 and baseline x86-64, chosen at load time): wider vectors, same operations in
 // the same order (no FMA contraction in either), so the same results on every machine.
-NMFX_HOT_CLONES void update_row(double* x, std::size_t L, const double* B,
+NMFX_TARGET_CLONES void update_row(double* x, std::size_t L, const double* B,
                                                                    const std::uint32_t* cols, const double* values,
                                                                    std::size_t n, double* res, double* g, double* den,
                                                                    double l1, double l2, int inner) {

@@ -9,6 +9,7 @@
 
 #include <omp.h>
 
+#include <nmfx/clones.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
 
@@ -39,21 +40,13 @@ inline void penalize(nmfx::Matrix& A, nmfx::Matrix& B, double l1, double l2) {
     for (std::size_t j = 0; j < B.shape(0); ++j) B(j, j) += l2;
 }
 
-// The sweep's loops, compiled twice on x86-64 GCC: for AVX2 and for baseline x86-64, picked at
-// load time. No "fma" in the list: contraction would change the rounding, so both clones give the
-// same bits.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define NMFX_HALS_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NMFX_HALS_CLONES
-#endif
-
 constexpr std::size_t sweep_block = 256;
 
 // Eq. 12 over columns [k_begin, k_end) of F (L x K, k_begin a multiple of sweep_block), in place,
 // block by block; ORs into nonzero[j] whether component j has an entry > 0 afterwards; writes each
 // block's share of ||F_new - F_old||_F^2 into moved[block index].
-NMFX_HALS_CLONES static void sweep_blocks(double* f, const double* a, const double* b, std::size_t L,
+// Compiled for AVX2 and baseline x86-64 (NMFX_TARGET_CLONES: same bits from both).
+NMFX_TARGET_CLONES static void sweep_blocks(double* f, const double* a, const double* b, std::size_t L,
                                           std::size_t K, std::size_t k_begin, std::size_t k_end,
                                           unsigned char* nonzero, double* moved) {
   constexpr std::size_t block = sweep_block;

@@ -10,17 +10,9 @@
 #include <string>
 #include <vector>
 
+#include <nmfx/clones.hpp>
 #include <nmfx/plugin.hpp>
 #include <nmfx/rng.hpp>
-
-/// The hot loops are compiled for AVX2 and for baseline x86-64, and the loader picks one (GCC's
-/// and Clang's target_clones, x86-64 only). Never add "fma" here: FMA contraction would change
-/// the results, while AVX2 alone runs the same operations in the same order.
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define NMFX_HOT_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NMFX_HOT_CLONES
-#endif
 
 namespace nmfx_online {
 

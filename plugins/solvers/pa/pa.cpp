@@ -115,7 +115,7 @@ __attribute__((always_inline)) inline void update(Kernel& K, double* p, double* 
 // One chunk of entries, in order. Compiled twice (AVX2 and baseline x86-64, chosen at load time):
 // wider vectors, the same operations in the same order (no FMA contraction in either), so the same
 // results on every machine.
-NMFX_HOT_CLONES void run_chunk(Kernel& K, const Entry* e, std::size_t count,
+NMFX_TARGET_CLONES void run_chunk(Kernel& K, const Entry* e, std::size_t count,
                                                                   double* w, double* ht, std::size_t L) {
   constexpr std::size_t ahead = 8;
   for (std::size_t k = 0; k < count; ++k) {

@@ -47,7 +47,7 @@ struct Schedule {
 // multiple of 256 entries counted from the start. Compiled twice (AVX2 and baseline x86-64, chosen
 // at load time): wider vectors, the same operations in the same order (no FMA contraction in
 // either), so the same results on every machine.
-NMFX_HOT_CLONES void run_chunk(Chunk& c, const Entry* e, std::size_t count,
+NMFX_TARGET_CLONES void run_chunk(Chunk& c, const Entry* e, std::size_t count,
                                                                   std::uint64_t t0, const Schedule& rate) {
   constexpr std::size_t ahead = 8;
   double* w = c.w;
