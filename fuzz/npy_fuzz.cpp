@@ -1,4 +1,4 @@
-// libFuzzer target for the `npy` dataset's parsers: nmfx::parse_npy (framework/src/npy.cpp) on the
+// libFuzzer target for the `npy` dataset's parsers: nmfx::parse_npy (framework/plugin_api/src/npy.cpp) on the
 // input, or, if the input is a ZIP archive, the .npz reader (plugins/datasets/npy/npz.cpp) on
 // every member and parse_npy on what it extracts. A parsed array's values must number the product
 // of its shape. Not part of the CMake build; see fuzz/README.md.

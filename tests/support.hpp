@@ -11,9 +11,10 @@
 #include <fstream>
 #include <string>
 
-#include <nmfx/grid.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/grid.hpp>
+#include <nmfx/host/runner.hpp>
 #include <nmfx/rng.hpp>
+#include <nmfx/host/threads.hpp>
 
 namespace test {
 

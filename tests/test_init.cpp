@@ -2,7 +2,7 @@
 // (Boutsidis & Gallopoulos 2008), and the optimal scaling of Gillis & Glineur's code.
 #include <doctest/doctest.h>
 
-#include <nmfx/init.hpp>
+#include <nmfx/host/init.hpp>
 #include <nmfx/npy.hpp>
 
 #include "support.hpp"

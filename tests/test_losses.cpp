@@ -88,27 +88,3 @@ TEST_CASE("gradient splits: pos - neg >= 0 and pos - neg matches finite differen
       }
   }
 }
-
-TEST_CASE("cholesky_solve_rows solves G x = b for each row b") {
-  const nmfx::Matrix A = test::random_matrix(6, 4, 9);
-  nmfx::Matrix G = nmfx::Matrix::from_shape({4, 4});
-  for (std::size_t i = 0; i < 4; ++i)
-    for (std::size_t j = 0; j < 4; ++j) {
-      double s = 0;
-      for (std::size_t k = 0; k < 6; ++k) s += A(k, i) * A(k, j);
-      G(i, j) = s + (i == j ? 0.1 : 0.0);
-    }
-  const nmfx::Matrix G0 = G;
-  nmfx::Matrix B = test::random_matrix(3, 4, 10);
-  const nmfx::Matrix B0 = B;
-  REQUIRE(nmfx::cholesky_factor(G));
-  nmfx::cholesky_solve_rows(G, B);
-  for (std::size_t r = 0; r < 3; ++r)
-    for (std::size_t i = 0; i < 4; ++i) {
-      double s = 0;
-      for (std::size_t j = 0; j < 4; ++j) s += G0(i, j) * B(r, j);
-      CHECK(s == doctest::Approx(B0(r, i)).epsilon(1e-12));
-    }
-  nmfx::Matrix not_pd = {{1.0, 2.0}, {2.0, 1.0}};
-  CHECK_FALSE(nmfx::cholesky_factor(not_pd));
-}

@@ -17,9 +17,10 @@
 #include <CLI/CLI.hpp>
 
 #include <nmfx/linalg.hpp>
-#include <nmfx/registry.hpp>
+#include <nmfx/host/registry.hpp>
 #include <nmfx/rng.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/runner.hpp>
+#include <nmfx/host/threads.hpp>
 
 namespace {
 

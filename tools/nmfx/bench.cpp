@@ -16,10 +16,11 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
-#include <nmfx/grid.hpp>
+#include <nmfx/host/grid.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/rng.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/runner.hpp>
+#include <nmfx/host/threads.hpp>
 
 namespace nmfx_bench {
 namespace {

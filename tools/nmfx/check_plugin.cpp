@@ -25,11 +25,12 @@
 #include <set>
 #include <sstream>
 
-#include <nmfx/grid.hpp>
-#include <nmfx/init.hpp>
+#include <nmfx/host/grid.hpp>
+#include <nmfx/host/init.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/rng.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/runner.hpp>
+#include <nmfx/host/threads.hpp>
 
 namespace fs = std::filesystem;
 

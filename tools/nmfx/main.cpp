@@ -11,8 +11,8 @@
 #include "new_plugin.hpp"
 #include "report.hpp"
 
-#include <nmfx/grid.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/grid.hpp>
+#include <nmfx/host/runner.hpp>
 
 namespace {
 

@@ -17,9 +17,9 @@
 #include <set>
 #include <sstream>
 
-#include <nmfx/grid.hpp>
+#include <nmfx/host/grid.hpp>
 #include <nmfx/npy.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/runner.hpp>
 
 namespace fs = std::filesystem;
 using nmfx::json;

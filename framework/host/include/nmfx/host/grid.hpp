@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <nmfx/spec.hpp>
+#include <nmfx/host/spec.hpp>
 
 namespace nmfx {
 

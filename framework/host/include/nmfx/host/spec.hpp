@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <nmfx/registry.hpp>
+#include <nmfx/host/registry.hpp>
 
 namespace nmfx {
 

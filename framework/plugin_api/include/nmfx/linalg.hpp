@@ -16,7 +16,7 @@ void gemm(const Matrix& A, Trans ta, const Matrix& B, Trans tb, Matrix& C, doubl
 
 /// The two products with X that every alternating NMF solver needs, for dense or sparse X:
 /// X H^T (M x L) and W^T X (L x N). Dense X goes to the BLAS; sparse X costs O(nnz * L) and runs
-/// on the cores set by set_threads(). prepare() sizes the workspaces; the products then allocate nothing.
+/// on the cell's threads (the host sets them before the cell runs). prepare() sizes the workspaces; the products then allocate nothing.
 class DataProducts {
  public:
   void prepare(const Data& X, std::size_t rank);
@@ -31,20 +31,7 @@ class DataProducts {
   Matrix XtW_; ///< sparse: (X^T W) (N x L), transposed into the L x N result
 };
 
-/// Cholesky factorization in place (LAPACK dpotrf) of a symmetric positive definite G (n x n).
-/// Returns false, leaving G unusable, if G is not positive definite.
-bool cholesky_factor(Matrix& G);
-/// Solves G x = b for every ROW b of B (K x n) in place, given G's factor from cholesky_factor
-/// (LAPACK dpotrs; a row-major K x n matrix is LAPACK's column-major n x K right-hand sides).
-void cholesky_solve_rows(const Matrix& factor, Matrix& B);
-
 /// <A, B> = sum_ij A_ij B_ij (same shapes).
 double inner(const Matrix& A, const Matrix& B);
-
-/// Number of threads the BLAS and nmfx's own parallel loops (OpenMP) use from now on. The runner
-/// calls it with the cell's `threads` before anything of the cell runs.
-void set_threads(int threads);
-int blas_threads();
-std::string blas_info();
 
 }  // namespace nmfx

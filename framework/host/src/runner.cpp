@@ -8,11 +8,12 @@
 #include <set>
 #include <sstream>
 
-#include <nmfx/init.hpp>
+#include <nmfx/host/init.hpp>
 #include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/npy.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/runner.hpp>
+#include <nmfx/host/threads.hpp>
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

@@ -8,7 +8,8 @@
 #include <thread>
 
 #include <nmfx/linalg.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/runner.hpp>
+#include <nmfx/host/threads.hpp>
 
 extern "C" char* openblas_get_corename(void);
 

@@ -6,7 +6,7 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
-#include <nmfx/registry.hpp>
+#include <nmfx/host/registry.hpp>
 
 namespace fs = std::filesystem;
 

@@ -5,17 +5,6 @@
 
 #include <nmfx/linalg.hpp>
 
-// Declared by OpenBLAS's cblas.h; named here so a different cblas.h still compiles.
-extern "C" {
-void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
-void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
-             const int* ldb, int* info);
-void openblas_set_num_threads(int);
-int openblas_get_num_threads(void);
-char* openblas_get_config(void);
-char* openblas_get_corename(void);
-}
-
 namespace nmfx {
 
 void gemm(const Matrix& A, Trans ta, const Matrix& B, Trans tb, Matrix& C, double alpha, double beta) {
@@ -34,39 +23,9 @@ void gemm(const Matrix& A, Trans ta, const Matrix& B, Trans tb, Matrix& C, doubl
               static_cast<int>(B.shape(1)), beta, C.data(), static_cast<int>(C.shape(1)));
 }
 
-bool cholesky_factor(Matrix& G) {
-  if (G.shape(0) != G.shape(1)) throw Error("cholesky_factor: G is not square");
-  const int n = static_cast<int>(G.shape(0));
-  int info = 0;
-  if (n == 0) return true;
-  // G is symmetric, so its row-major storage is also its column-major storage.
-  dpotrf_("L", &n, G.data(), &n, &info);
-  if (info < 0) throw Error("cholesky_factor: LAPACK dpotrf argument " + std::to_string(-info) + " is illegal");
-  return info == 0;
-}
-
-void cholesky_solve_rows(const Matrix& factor, Matrix& B) {
-  const int n = static_cast<int>(factor.shape(0));
-  const int nrhs = static_cast<int>(B.shape(0));
-  if (B.shape(1) != factor.shape(0)) throw Error("cholesky_solve_rows: B's rows do not match G");
-  if (n == 0 || nrhs == 0) return;
-  int info = 0;
-  dpotrs_("L", &n, &nrhs, factor.data(), &n, B.data(), &n, &info);
-  if (info != 0) throw Error("cholesky_solve_rows: LAPACK dpotrs info " + std::to_string(info));
-}
-
 double inner(const Matrix& A, const Matrix& B) {
   if (A.shape() != B.shape()) throw Error("inner: shapes do not match");
   return cblas_ddot(static_cast<int>(A.size()), A.data(), 1, B.data(), 1);
-}
-
-void set_threads(int threads) {
-  openblas_set_num_threads(threads);
-  omp_set_num_threads(threads);
-}
-int blas_threads() { return openblas_get_num_threads(); }
-std::string blas_info() {
-  return std::string(openblas_get_config()) + " (core " + openblas_get_corename() + ")";
 }
 
 }  // namespace nmfx

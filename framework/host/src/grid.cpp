@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <set>
 
-#include <nmfx/grid.hpp>
+#include <nmfx/host/grid.hpp>
 
 namespace nmfx {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include <nmfx/grid.hpp>
+#include <nmfx/host/grid.hpp>
 
 namespace nmfx {
 

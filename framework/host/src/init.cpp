@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <vector>
 
-#include <nmfx/init.hpp>
+#include <nmfx/host/init.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/npy.hpp>
 #include <nmfx/rng.hpp>
@@ -14,7 +14,7 @@ extern "C" void dgesdd_(const char* jobz, const int* m, const int* n, double* a,
 
 namespace nmfx {
 
-const char* const kInitMethods[] = {"random", "file", "nndsvd", "nndsvda", "nndsvdar", nullptr};
+const std::vector<std::string> kInitMethods = {"random", "file", "nndsvd", "nndsvda", "nndsvdar"};
 
 namespace {
 

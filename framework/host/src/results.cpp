@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include <nmfx/runner.hpp>
+#include <nmfx/host/runner.hpp>
 
 namespace nmfx {
 

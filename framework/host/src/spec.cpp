@@ -7,8 +7,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <nmfx/grid.hpp>
-#include <nmfx/spec.hpp>
+#include <nmfx/host/grid.hpp>
+#include <nmfx/host/init.hpp>
+#include <nmfx/host/spec.hpp>
 
 namespace fs = std::filesystem;
 
@@ -368,7 +369,7 @@ void validate_spec(const Spec& spec, const Registry& registry) {
 
   // init
   check_axis(spec, spec.init, "init",
-             param_choice("method", "random", {"random", "file", "nndsvd", "nndsvda", "nndsvdar"}, ""));
+             param_choice("method", "random", kInitMethods, ""));
   check_axis(spec, spec.init, "init", param_choice("distribution", "uniform", {"uniform", "halfnormal"}, ""));
   check_axis(spec, spec.init, "init", param_choice("scale", "auto", {"auto", "none"}, ""));
   const json methods = spec.init["method"].is_array() ? spec.init["method"] : json::array({spec.init["method"]});

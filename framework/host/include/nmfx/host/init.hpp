@@ -4,6 +4,7 @@
 /// seed, data and rank starts from the same point.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nmfx/types.hpp>
 
@@ -19,7 +20,7 @@ void initialize(const json& init, const Data& X, std::size_t rank, std::uint64_t
 /// the minimizer of ||X - alpha W H||_F, so that every solver starts from the same best-scaled point.
 void scale_optimally(const Data& X, Matrix& W, const Matrix& H, int threads);
 
-/// The keys and choices `init` accepts, for the spec checker.
-extern const char* const kInitMethods[];
+/// The initialisation methods `init.method` accepts (the spec checker lists them).
+extern const std::vector<std::string> kInitMethods;
 
 }  // namespace nmfx
