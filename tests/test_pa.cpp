@@ -7,7 +7,7 @@
 
 #include <limits>
 
-#include "../plugins/solvers/pa/online_passes.hpp"
+#include <nmfx_common/online_passes.hpp>
 #include "../plugins/solvers/pa/pa_update.hpp"
 #include "ratings_support.hpp"
 

@@ -14,7 +14,7 @@
 #include <nmfx/dataset_util.hpp>
 #include <nmfx/plugin.hpp>
 
-#include "ratings_common.hpp"
+#include <nmfx_common/ratings_common.hpp>
 
 namespace {
 

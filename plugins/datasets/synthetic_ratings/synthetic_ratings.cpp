@@ -12,7 +12,7 @@
 #include <nmfx/plugin.hpp>
 #include <nmfx/rng.hpp>
 
-#include "../ratings/ratings_common.hpp"
+#include <nmfx_common/ratings_common.hpp>
 
 namespace {
 

@@ -2,7 +2,7 @@
 // updates of a factor cost as much as the products with X that start them.
 #include <nmfx/plugin.hpp>
 
-#include "rho.hpp"
+#include <nmfx_common/rho.hpp>
 
 namespace {
 

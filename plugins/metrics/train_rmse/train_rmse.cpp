@@ -4,7 +4,7 @@
 
 #include <nmfx/plugin.hpp>
 
-#include "../test_rmse/rating_errors.hpp"
+#include <nmfx_common/rating_errors.hpp>
 
 namespace {
 

@@ -6,9 +6,9 @@
 
 #include <nmfx/plugin.hpp>
 
-#include "accel_inner.hpp"
-#include "hals_sweep.hpp"
-#include "rho.hpp"
+#include <nmfx_common/accel_inner.hpp>
+#include <nmfx_common/hals_sweep.hpp>
+#include <nmfx_common/rho.hpp>
 
 namespace {
 

@@ -9,8 +9,9 @@
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
 
-#include "accel_inner.hpp"
-#include "rho.hpp"
+#include <nmfx_common/accel_inner.hpp>
+#include <nmfx_common/rho.hpp>
+#include <nmfx_common/factor_shapes.hpp>
 
 namespace {
 
@@ -24,11 +25,7 @@ class AccelMu final : public nmfx::Solver {
     if (problem.loss_name != "frobenius")
       throw nmfx::Error("accel_mu: loss '" + problem.loss_name + "' is not supported, only frobenius");
     const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
-    if (L == 0) throw nmfx::Error("accel_mu: rank 0 is not allowed");
-    if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
-      throw nmfx::Error("accel_mu: W is " + shape(W) + " and H is " + shape(H) + ", expected " +
-                        std::to_string(M) + "x" + std::to_string(L) + " and " + std::to_string(L) + "x" +
-                        std::to_string(N));
+    nmfx_common::check_factor_shapes("accel_mu", problem, W, H);
     penalty_ = problem.penalty;
     products_.prepare(problem.X, L);
     A_W_.resize({M, L});
@@ -108,9 +105,6 @@ class AccelMu final : public nmfx::Solver {
     return moved;
   }
 
-  static std::string shape(const nmfx::Matrix& A) {
-    return std::to_string(A.shape(0)) + "x" + std::to_string(A.shape(1));
-  }
 
   nmfx_accel::InnerLoop loop_;
   double eps_;

@@ -12,6 +12,7 @@
 
 #include <nmfx/clones.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/factor_shapes.hpp>
 
 namespace {
 
@@ -107,12 +108,10 @@ class Ccd final : public nmfx::Solver {
 
   void prepare(const nmfx::Problem& problem, nmfx::Matrix& W, nmfx::Matrix& H) override {
     const nmfx::Data& X = problem.X;
-    const std::size_t M = X.rows(), N = X.cols(), L = problem.rank;
+    const std::size_t N = X.cols(), L = problem.rank;
     if (X.kind != nmfx::DataKind::observed)
       throw nmfx::Error(std::string("ccd: needs observed data (ratings), got ") + nmfx::to_string(X.kind) + " data");
-    if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
-      throw nmfx::Error("ccd: W and H do not match X (" + std::to_string(M) + "x" + std::to_string(N) + ") at rank " +
-                        std::to_string(L));
+    nmfx_common::check_factor_shapes("ccd", problem, W, H);
     X_ = &X;
     L_ = L;
     pen_ = problem.penalty;

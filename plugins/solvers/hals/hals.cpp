@@ -3,7 +3,7 @@
 // rows of H with A = W^T X, B = W^T W. The sweep lives in hals_sweep.hpp, shared with accel_hals.
 #include <nmfx/plugin.hpp>
 
-#include "hals_sweep.hpp"
+#include <nmfx_common/hals_sweep.hpp>
 
 namespace {
 

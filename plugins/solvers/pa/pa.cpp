@@ -7,7 +7,7 @@
 
 #include <nmfx/plugin.hpp>
 
-#include "online_passes.hpp"
+#include <nmfx_common/online_passes.hpp>
 #include "pa_update.hpp"
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/factor_shapes.hpp>
 
 namespace {
 
@@ -40,10 +41,7 @@ class Pgd final : public nmfx::Solver {
     const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
     if (problem.loss_name != "frobenius")
       throw nmfx::Error("pgd: loss '" + problem.loss_name + "' is not supported (only frobenius)");
-    if (L == 0) throw nmfx::Error("pgd: rank must be at least 1");
-    if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
-      throw nmfx::Error("pgd: W is " + shape(W) + " and H is " + shape(H) + ", expected " + std::to_string(M) + "x" +
-                        std::to_string(L) + " and " + std::to_string(L) + "x" + std::to_string(N));
+    nmfx_common::check_factor_shapes("pgd", problem, W, H);
     penalty_ = problem.penalty;
     products_.prepare(problem.X, L);
     w_.prepare(M, L, L);
@@ -177,7 +175,6 @@ class Pgd final : public nmfx::Solver {
     return std::min(iter, max_inner_);
   }
 
-  static std::string shape(const Matrix& A) { return std::to_string(A.shape(0)) + "x" + std::to_string(A.shape(1)); }
 
   static constexpr int kTrials = 20;  // step-size trials per iteration (inner_iter=1:20 in nmf.m)
 

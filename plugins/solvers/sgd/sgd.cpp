@@ -10,7 +10,7 @@
 
 #include <nmfx/plugin.hpp>
 
-#include "../pa/online_passes.hpp"
+#include <nmfx_common/online_passes.hpp>
 
 namespace {
 

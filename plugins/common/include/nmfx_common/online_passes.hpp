@@ -13,6 +13,7 @@
 #include <nmfx/clones.hpp>
 #include <nmfx/plugin.hpp>
 #include <nmfx/rng.hpp>
+#include <nmfx_common/factor_shapes.hpp>
 
 namespace nmfx_online {
 
@@ -208,15 +209,10 @@ inline double dot(const double* x, const double* y, std::size_t L) {
 
 inline void check_shapes(const char* solver, const nmfx::Problem& problem, const nmfx::Matrix& W,
                          const nmfx::Matrix& H) {
-  const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
   if (problem.X.kind != nmfx::DataKind::observed)
     throw nmfx::Error(std::string(solver) + ": needs observed data (ratings), got " + nmfx::to_string(problem.X.kind) +
                       " data");
-  if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
-    throw nmfx::Error(std::string(solver) + ": W is " + std::to_string(W.shape(0)) + "x" + std::to_string(W.shape(1)) +
-                      " and H is " + std::to_string(H.shape(0)) + "x" + std::to_string(H.shape(1)) + ", expected " +
-                      std::to_string(M) + "x" + std::to_string(L) + " and " + std::to_string(L) + "x" +
-                      std::to_string(N));
+  nmfx_common::check_factor_shapes(solver, problem, W, H);
 }
 
 }  // namespace nmfx_online
