@@ -315,6 +315,13 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// A descriptor's data kinds by name ("dense", "sparse", "observed"; anything else is not a kind).
+std::vector<std::string> kind_names(const std::vector<DataKind>& kinds) {
+  std::vector<std::string> names;
+  for (DataKind k : kinds) names.push_back(to_string(k));
+  return names;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Properties every plugin has
 
@@ -328,9 +335,9 @@ Lines check_descriptor(const Target& t) {
       problems.push_back("name '" + d.name + "' has characters other than letters, digits, '_', '-', '.'");
       break;
     }
-  if (d.kind == PluginKind::solver || d.kind == PluginKind::loss || d.kind == PluginKind::metric) {
+  {
     if (d.data_kinds.empty()) problems.push_back("declares no data kind");
-    for (const auto& k : d.data_kinds)
+    for (const auto& k : kind_names(d.data_kinds))
       if (k != "dense" && k != "sparse" && k != "observed")
         problems.push_back("unknown data kind '" + k + "' (dense, sparse, observed)");
   }
@@ -348,10 +355,10 @@ Lines check_descriptor(const Target& t) {
     for (const auto& l : d.losses) losses += (losses.empty() ? "" : ",") + l;
     what += ", losses " + losses;
   }
-  if (d.kind != PluginKind::dataset) {
+  {
     std::string kinds;
-    for (const auto& k : d.data_kinds) kinds += (kinds.empty() ? "" : ",") + k;
-    what += ", data " + kinds;
+    for (const auto& k : kind_names(d.data_kinds)) kinds += (kinds.empty() ? "" : ",") + k;
+    what += d.kind == PluginKind::dataset ? ", produces " + kinds : ", data " + kinds;
   }
   if (d.penalties) what += ", penalties";
   return {pass("descriptor", what)};
@@ -607,7 +614,7 @@ Grid run_one_cell(const Context& c, const Target& t, const std::string& loss, co
   std::vector<std::string> metrics = c.registry.names(PluginKind::metric);
   metrics.insert(metrics.begin(), "relative_error");
   for (const auto& m : metrics)
-    if (const auto* mp = c.registry.find(PluginKind::metric, m); mp && contains(mp->descriptor->data_kinds, data.kind)) {
+    if (const auto* mp = c.registry.find(PluginKind::metric, m); mp && contains(kind_names(mp->descriptor->data_kinds), data.kind)) {
       metric = m;
       break;
     }
@@ -706,6 +713,15 @@ Lines check_dataset(const Context& c, const Target& t) {
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   out.push_back(pass("loads", std::string(to_string(X.kind)) + " X in " + num(seconds) + " s"));
+  if (!contains(kind_names(desc(t).data_kinds), to_string(X.kind)))
+    out.push_back(fail("declared kind", std::string("load() returned ") + to_string(X.kind) +
+                                            " data; the descriptor declares " +
+                                            [&] {
+                                              std::string all;
+                                              for (const auto& k : kind_names(desc(t).data_kinds))
+                                                all += (all.empty() ? "" : ", ") + k;
+                                              return all;
+                                            }()));
 
   // Shape.
   std::string bad;
@@ -915,7 +931,7 @@ Lines check_metric(const Context& c, const Target& t, DataKind kind) {
   std::vector<std::string> losses = c.registry.names(PluginKind::loss);
   losses.insert(losses.begin(), "frobenius");
   for (const auto& n : losses)
-    if (const auto* lp = c.registry.find(PluginKind::loss, n); lp && contains(lp->descriptor->data_kinds, to_string(kind))) {
+    if (const auto* lp = c.registry.find(PluginKind::loss, n); lp && contains(kind_names(lp->descriptor->data_kinds), to_string(kind))) {
       loss_name = n;
       break;
     }
@@ -1096,14 +1112,14 @@ Tally check_one(const nmfx::Registry& registry, const nmfx::LoadedPlugin* p, con
 
     case PluginKind::loss:
       run("creates", [&] { return check_create<nmfx::Loss>(c, t); });
-      for (const auto& k : d.data_kinds)
+      for (const auto& k : kind_names(d.data_kinds))
         if (k == "dense" || k == "sparse" || k == "observed")
           run(std::string("loss properties [") + k + "]", [&] { return check_loss(c, t, kind_from(k)); });
       break;
 
     case PluginKind::metric:
       run("creates", [&] { return check_create<nmfx::Metric>(c, t); });
-      for (const auto& k : d.data_kinds)
+      for (const auto& k : kind_names(d.data_kinds))
         if (k == "dense" || k == "sparse" || k == "observed")
           run(std::string("finite on random factors [") + k + "]", [&] { return check_metric(c, t, kind_from(k)); });
       break;
@@ -1126,11 +1142,11 @@ Tally check_one(const nmfx::Registry& registry, const nmfx::LoadedPlugin* p, con
         }
       }
       std::vector<Combo> combos;
-      for (const auto& k : d.data_kinds) {
+      for (const auto& k : kind_names(d.data_kinds)) {
         if (k != "dense" && k != "sparse" && k != "observed") continue;
         bool any = false;
         for (const auto& l : available)
-          if (contains(registry.require(PluginKind::loss, l)->descriptor->data_kinds, k)) {
+          if (contains(kind_names(registry.require(PluginKind::loss, l)->descriptor->data_kinds), k)) {
             combos.push_back({kind_from(k), l});
             any = true;
           }

@@ -28,6 +28,49 @@ std::string format_default(const nmfx::json& v) {
   return v.is_string() ? (v.get<std::string>().empty() ? "\"\"" : v.get<std::string>()) : v.dump();
 }
 
+// A number as a reader writes it: 1e-10, 0.5, 3.
+std::string format_number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// One plugin's parameters as the Markdown table its README holds under "## Parameters"
+// (tools/update-plugin-docs copies it there; a test checks every README against it).
+std::string parameter_table(const nmfx::PluginDescriptor& d) {
+  if (d.params.empty()) return "This plugin has no parameters.\n";
+  std::ostringstream os;
+  os << "| name | type | default | range | doc |\n| --- | --- | --- | --- | --- |\n";
+  for (const auto& s : d.params) {
+    std::string range = "—";
+    if (!s.choices.empty()) {
+      range.clear();
+      for (const auto& c : s.choices) range += (range.empty() ? "" : ", ") + c;
+    } else if (s.min && s.max) {
+      range = "[" + format_number(*s.min) + ", " + format_number(*s.max) + "]";
+    } else if (s.min) {
+      range = "≥ " + format_number(*s.min);
+    } else if (s.max) {
+      range = "≤ " + format_number(*s.max);
+    }
+    std::string doc = s.doc;
+    for (std::size_t at = doc.find('|'); at != std::string::npos; at = doc.find('|', at + 2)) doc.replace(at, 1, "\\|");
+    os << "| " << s.name << " | " << nmfx::to_string(s.type) << " | " << format_default(s.default_value) << " | "
+       << range << " | " << doc << " |\n";
+  }
+  return os.str();
+}
+
+int list_markdown(const std::string& kind_filter) {
+  const auto registry = load_plugins({});
+  for (const auto* p : registry.list()) {
+    const auto& d = *p->descriptor;
+    if (!kind_filter.empty() && kind_filter != nmfx::to_string(d.kind) && kind_filter != d.name) continue;
+    std::cout << "### " << nmfx::to_string(d.kind) << " " << d.name << "\n\n" << parameter_table(d) << "\n";
+  }
+  return 0;
+}
+
 int list_plugins(const std::string& kind_filter) {
   const auto registry = load_plugins({});
   bool any = false;
@@ -41,10 +84,10 @@ int list_plugins(const std::string& kind_filter) {
       for (const auto& l : d.losses) losses += (losses.empty() ? "" : ", ") + (l == "*" ? "any loss" : l);
       std::cout << "    losses: " << losses << "\n";
     }
-    if (d.kind == nmfx::PluginKind::solver || d.kind == nmfx::PluginKind::loss) {
+    {
       std::string kinds;
-      for (const auto& k : d.data_kinds) kinds += (kinds.empty() ? "" : ", ") + k;
-      std::cout << "    data: " << kinds << "\n";
+      for (const auto k : d.data_kinds) kinds += (kinds.empty() ? "" : ", ") + std::string(nmfx::to_string(k));
+      std::cout << (d.kind == nmfx::PluginKind::dataset ? "    produces: " : "    data: ") << kinds << "\n";
     }
     for (const auto& s : d.params) {
       std::cout << "    " << s.name << " (" << nmfx::to_string(s.type) << ", default " << format_default(s.default_value);
@@ -103,7 +146,10 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check a spec and its plugins without running anything");
   validate->add_option("spec", spec_file, "experiment spec (YAML)")->required();
   auto* list = app.add_subcommand("list", "list the plugins found, with their parameters");
-  list->add_option("kind", kind, "dataset, loss, solver or metric");
+  list->add_option("kind", kind, "dataset, loss, solver or metric (with --markdown, also a plugin's name)");
+  bool markdown = false;
+  list->add_flag("--markdown", markdown,
+                 "each plugin's parameter table in Markdown, as its README holds it (tools/update-plugin-docs)");
 
   nmfx_bench::Options bench_options;
   auto* bench = app.add_subcommand("bench", "time one iteration of solvers against the products with X it cannot avoid");
@@ -155,7 +201,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*list) return list_plugins(kind);
+    if (*list) return markdown ? list_markdown(kind) : list_plugins(kind);
     if (*new_plugin) return nmfx_new_plugin::run(new_options, std::cout);
     if (*check) {
       check_options.isolate = !check_no_fork;

@@ -143,7 +143,7 @@ void initialize(const json& init, const Data& X, std::size_t rank, std::uint64_t
     for (double& v : *m) v = scale * (halfnormal ? std::abs(rng.normal()) : rng.uniform());
 }
 
-void scale_optimally(const Data& X, Matrix& W, const Matrix& H, int threads) {
+void scale_optimally(const Data& X, Matrix& W, const Matrix& H, int /*threads: the caller has set them*/) {
   DataProducts products;
   products.prepare(X, W.shape(1));
   Matrix XHt = Matrix::from_shape({W.shape(0), W.shape(1)});

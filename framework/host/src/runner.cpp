@@ -173,6 +173,9 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
         const auto* d = registry.require(PluginKind::dataset, name)->descriptor;
         auto dataset = registry.create<Dataset>(name, with_paths_resolved(*d, c["dataset"]["params"], spec.dir));
         auto data = std::make_shared<Data>(dataset->load());
+        if (std::find(d->data_kinds.begin(), d->data_kinds.end(), data->kind) == d->data_kinds.end())
+          throw Error("dataset '" + name + "' returned " + to_string(data->kind) +
+                      " data, which its descriptor does not declare (data_kinds)");
         finalize(*data, name);
         cache.data = data;
       } catch (const std::exception& e) {
@@ -204,7 +207,7 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     const auto* loss_d = registry.require(PluginKind::loss, c["loss"]["name"])->descriptor;
     for (const auto* d : {solver_d, loss_d}) {
       const auto& kinds = d->data_kinds;
-      if (std::find(kinds.begin(), kinds.end(), to_string(X.kind)) == kinds.end()) {
+      if (std::find(kinds.begin(), kinds.end(), X.kind) == kinds.end()) {
         result["status"] = "skipped";
         result["message"] = std::string(to_string(d->kind)) + " '" + d->name + "' does not accept " +
                             to_string(X.kind) + " data";
@@ -228,7 +231,7 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     std::vector<std::shared_ptr<Metric>> metrics;
     for (const auto& m : c["metrics"]) {
       const auto& kinds = registry.require(PluginKind::metric, m["name"])->descriptor->data_kinds;
-      if (std::find(kinds.begin(), kinds.end(), to_string(X.kind)) == kinds.end()) {
+      if (std::find(kinds.begin(), kinds.end(), X.kind) == kinds.end()) {
         result["skipped_metrics"].push_back(m["name"]);
         continue;
       }

@@ -1,4 +1,5 @@
 // The spec is read with yaml-cpp, whose nodes carry their line, so every error can name the line.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <regex>
@@ -306,6 +307,62 @@ Spec parse_spec(const std::string& file) {
   return spec;
 }
 
+namespace {
+
+std::string kind_list(const std::vector<DataKind>& kinds) {
+  std::string all;
+  for (const DataKind k : kinds) all += (all.empty() ? "" : ", ") + std::string(to_string(k));
+  return all.empty() ? "none" : all;
+}
+
+bool accepts_any(const std::vector<DataKind>& accepted, const std::vector<DataKind>& produced) {
+  for (const DataKind k : produced)
+    if (std::find(accepted.begin(), accepted.end(), k) != accepted.end()) return true;
+  return false;
+}
+
+// Every dataset must be able to meet every solver and loss of the grid on some kind of data (dense,
+// sparse, observed), and every metric must accept the data of at least one dataset: a combination
+// that cannot run is refused here, before anything runs, rather than found cell by cell.
+void check_data_kinds(const Spec& spec, const Registry& registry) {
+  auto kinds_of = [&](PluginKind kind, const std::string& name) -> const std::vector<DataKind>& {
+    return registry.require(kind, name)->descriptor->data_kinds;
+  };
+  for (const auto& d : spec.datasets) {
+    const auto& produced = kinds_of(PluginKind::dataset, d.name);
+    for (const auto& s : spec.solvers) {
+      const auto& accepted = kinds_of(PluginKind::solver, s.name);
+      if (!accepts_any(accepted, produced))
+        throw SpecError(spec.file, s.line, s.key,
+                        "solver '" + s.name + "' accepts " + kind_list(accepted) + " data, but dataset '" + d.name +
+                            "' (" + d.key + ") produces " + kind_list(produced));
+    }
+    for (const auto& l : spec.losses) {
+      const auto& accepted = kinds_of(PluginKind::loss, l.name);
+      if (!accepts_any(accepted, produced))
+        throw SpecError(spec.file, l.line, l.key,
+                        "loss '" + l.name + "' accepts " + kind_list(accepted) + " data, but dataset '" + d.name +
+                            "' (" + d.key + ") produces " + kind_list(produced));
+    }
+  }
+  for (const auto& m : spec.metrics) {
+    const auto& accepted = kinds_of(PluginKind::metric, m.name);
+    bool any = false;
+    std::vector<DataKind> produced;
+    for (const auto& d : spec.datasets) {
+      const auto& k = kinds_of(PluginKind::dataset, d.name);
+      produced.insert(produced.end(), k.begin(), k.end());
+      any = any || accepts_any(accepted, k);
+    }
+    if (!any)
+      throw SpecError(spec.file, m.line, m.key,
+                      "metric '" + m.name + "' accepts " + kind_list(accepted) +
+                          " data, but no dataset of this spec produces it (they produce " + kind_list(produced) + ")");
+  }
+}
+
+}  // namespace
+
 void validate_spec(const Spec& spec, const Registry& registry) {
   auto check_plugin = [&](const PluginRef& ref, PluginKind kind, bool axes_allowed) {
     const LoadedPlugin* p = registry.find(kind, ref.name);
@@ -343,6 +400,7 @@ void validate_spec(const Spec& spec, const Registry& registry) {
   for (const auto& d : spec.datasets) check_plugin(d, PluginKind::dataset, true);
   for (const auto& l : spec.losses) check_plugin(l, PluginKind::loss, true);
   for (const auto& m : spec.metrics) check_plugin(m, PluginKind::metric, false);
+  check_data_kinds(spec, registry);
   bool any_penalty = false;
   for (const char* k : {"alpha_W", "alpha_H"}) {
     const json& v = spec.regularization[k];

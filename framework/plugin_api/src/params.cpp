@@ -72,7 +72,7 @@ json convert(const ParamSpec& s, const json& v) {
       } else {
         fail("must be an integer, got " + v.dump());
       }
-      if ((s.min && x < *s.min) || (s.max && x > *s.max))
+      if ((s.min && static_cast<double>(x) < *s.min) || (s.max && static_cast<double>(x) > *s.max))
         fail("= " + std::to_string(x) + " is out of range " + bounds_text(s));
       return x;
     }

@@ -174,6 +174,7 @@ nmfx::PluginDescriptor describe() {
                          "resize filter of stb_image_resize; auto: Catmull-Rom to enlarge, Mitchell to shrink"),
   };
   for (auto& c : nmfx::common_dataset_params()) d.params.push_back(c);
+  d.data_kinds = {nmfx::DataKind::dense};
   return d;
 }
 

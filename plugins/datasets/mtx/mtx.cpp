@@ -38,6 +38,7 @@ nmfx::PluginDescriptor describe() {
                          "negative entries: refuse the file, or clip them to 0 (counted in info)"),
   };
   for (auto& p : nmfx::common_dataset_params()) d.params.push_back(p);
+  d.data_kinds = {nmfx::DataKind::sparse, nmfx::DataKind::dense};  // coordinate files (unless dense: true); array files
   return d;
 }
 

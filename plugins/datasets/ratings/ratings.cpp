@@ -326,7 +326,7 @@ nmfx::PluginDescriptor describe() {
       "ratings", "1.0.0",
       "a rating file (MovieLens u.data, ratings.dat, ratings.csv, or row,col,value CSV) as observed entries with a "
       "train/test split");
-  d.data_kinds = {"observed"};
+  d.data_kinds = {nmfx::DataKind::observed};
   nmfx::ParamSpec test_path{"test_path", nmfx::ParamType::path, "", {}, {}, {},
                             "a separate file of test ratings (e.g. MovieLens ua.test); then the main file is all "
                             "training and test_fraction is ignored; unknown user or item ids are dropped and counted"};

@@ -67,6 +67,7 @@ nmfx::PluginDescriptor describe() {
                        0.0),
       nmfx::param_int("seed", 0, "seeds the planted factors and the noise, independent of the run's seed", 0),
   };
+  d.data_kinds = {nmfx::DataKind::dense};
   return d;
 }
 

@@ -283,7 +283,7 @@ nmfx::PluginDescriptor describe() {
       "synthetic_ratings", "1.0.0",
       "ratings from a planted nonnegative low-rank model on skewed (power-law) users and items, with noise and a "
       "train/test split; MovieLens10M shape by default");
-  d.data_kinds = {"observed"};
+  d.data_kinds = {nmfx::DataKind::observed};
   d.params = {
       nmfx::param_int("users", 69878, "rows (users)", 1),
       nmfx::param_int("items", 10677, "columns (items)", 1),

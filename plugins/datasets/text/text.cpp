@@ -174,7 +174,7 @@ class Text final : public nmfx::Dataset {
 nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Dataset, Text>(
       "text", "1.0.0", "X = term-document counts (terms x documents, sparse) of a folder of documents or a file of lines");
-  d.data_kinds = {"sparse"};
+  d.data_kinds = {nmfx::DataKind::sparse};
   nmfx::ParamSpec stop_file{"stop_words_file", nmfx::ParamType::path, "", {}, {}, {},
                             "with stop_words: file, the file of stop words (whitespace-separated, '#' comments)"};
   d.params = {

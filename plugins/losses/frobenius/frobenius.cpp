@@ -170,7 +170,7 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Loss, Frobenius>("frobenius", "1.0.0",
                                                  "half the squared Frobenius norm, 1/2 ||X - WH||_F^2");
   d.params = {};
-  d.data_kinds = {"dense", "sparse", "observed"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
   return d;
 }
 

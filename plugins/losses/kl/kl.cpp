@@ -250,7 +250,7 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Loss, Kl>("kl", "1.0.0",
                                           "generalized Kullback-Leibler divergence D(X || WH)");
   d.params = {};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   return d;
 }
 

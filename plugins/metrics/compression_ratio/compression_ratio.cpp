@@ -21,7 +21,7 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Metric, CompressionRatio>(
       "compression_ratio", "1.0.0", "storage of W and H over storage of X, (M + N) L / (M N), dense doubles");
   d.params = {};
-  d.data_kinds = {"dense", "sparse", "observed"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
   return d;
 }
 

@@ -35,7 +35,7 @@ class Kkt final : public nmfx::Metric {
 nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Metric, Kkt>(
       "kkt", "1.0.0", "KKT residuals: projected gradient norm (absolute, relative to the start) and complementarity");
-  d.data_kinds = {"dense", "sparse", "observed"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
   return d;
 }
 

@@ -27,7 +27,7 @@ nmfx::PluginDescriptor describe() {
   d.params = {
       nmfx::param_string("of", "", "name of the loss plugin to evaluate; empty means the cell's own loss"),
   };
-  d.data_kinds = {"dense", "sparse", "observed"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
   return d;
 }
 

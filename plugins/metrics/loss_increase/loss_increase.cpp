@@ -31,7 +31,7 @@ class LossIncrease final : public nmfx::Metric {
 nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Metric, LossIncrease>(
       "loss_increase", "1.0.0", "largest relative increase of the loss between consecutive checkpoints so far");
-  d.data_kinds = {"dense", "sparse", "observed"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
   return d;
 }
 

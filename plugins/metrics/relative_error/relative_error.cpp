@@ -66,7 +66,7 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Metric, RelativeError>("relative_error", "1.0.0",
                                                        "||X - WH||_F / ||X||_F, computed exactly in row blocks");
   d.params = {};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   return d;
 }
 

@@ -21,7 +21,7 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Metric, RhoMetric>(
       "rho", "1.0.0", "Gillis & Glineur's cost ratios rho_W and rho_H for MU and HALS (seed 000, eqs 18-21)");
   d.params = {};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   return d;
 }
 

@@ -32,7 +32,7 @@ nmfx::PluginDescriptor describe() {
   d.params = {
       nmfx::param_real("threshold", 1e-3, "entries strictly below this count as zero", 0.0),
   };
-  d.data_kinds = {"dense", "sparse", "observed"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
   return d;
 }
 

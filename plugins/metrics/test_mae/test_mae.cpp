@@ -27,7 +27,7 @@ class TestMae final : public nmfx::Metric {
 nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Metric, TestMae>("test_mae", "1.0.0", "mean over the test entries of |r - w_u.h_i| (ratings)");
   d.params = nmfx_rating_errors::params();
-  d.data_kinds = {"observed"};
+  d.data_kinds = {nmfx::DataKind::observed};
   return d;
 }
 

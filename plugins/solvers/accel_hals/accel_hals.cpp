@@ -57,7 +57,7 @@ nmfx::PluginDescriptor describe() {
   d.params.push_back(nmfx::param_real(
       "zero_floor", 1e-16, "a component that becomes all zero is set to zero_floor * max of its factor", 0.0));
   d.losses = {"frobenius"};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;
   return d;
 }

@@ -122,7 +122,7 @@ nmfx::PluginDescriptor describe() {
   d.params = nmfx_accel::params(2.0);
   d.params.push_back(nmfx::param_real("eps", 1e-10, "floor of the update denominators, max(W B, eps), as mu", 0.0));
   d.losses = {"frobenius"};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;
   return d;
 }

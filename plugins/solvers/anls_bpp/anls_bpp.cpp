@@ -101,7 +101,7 @@ nmfx::PluginDescriptor describe() {
       "alternating nonnegative least squares, each block solved exactly by block principal pivoting (Kim & Park 2011)");
   d.params = {};
   d.losses = {"frobenius"};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;
   return d;
 }

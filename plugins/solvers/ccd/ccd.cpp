@@ -176,7 +176,7 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_int("inner", 1, "cycles over the L variables of a row before moving to the next row", 1, 100),
   };
   d.losses = {"frobenius"};
-  d.data_kinds = {"observed"};
+  d.data_kinds = {nmfx::DataKind::observed};
   d.penalties = true;
   return d;
 }

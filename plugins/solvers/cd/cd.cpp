@@ -197,7 +197,7 @@ nmfx::PluginDescriptor describe() {
                       0.0),
   };
   d.losses = {"frobenius"};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;
   return d;
 }

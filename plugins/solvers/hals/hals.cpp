@@ -1,6 +1,6 @@
 // Hierarchical alternating least squares (Cichocki & Phan 2009; seed 000 eq. 12, Algorithms 3-4):
 // per outer iteration one sweep over the columns of W with A = X H^T, B = H H^T, then one over the
-// rows of H with A = W^T X, B = W^T W. The sweep lives in hals_sweep.hpp, shared with accel_hals.
+// rows of H with A = W^T X, B = W^T W. The sweep lives in plugins/common (nmfx_common/hals_sweep.hpp), shared with accel_hals.
 #include <nmfx/plugin.hpp>
 
 #include <nmfx_common/hals_sweep.hpp>
@@ -37,7 +37,7 @@ nmfx::PluginDescriptor describe() {
                        "a component that becomes all zero is set to zero_floor * max of its factor", 0.0),
   };
   d.losses = {"frobenius"};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;
   return d;
 }

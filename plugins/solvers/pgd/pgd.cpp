@@ -200,7 +200,7 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_real("sigma", 0.01, "sufficient decrease constant of the Armijo test", 1e-12, 1.0 - 1e-12),
   };
   d.losses = {"frobenius"};
-  d.data_kinds = {"dense", "sparse"};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;
   return d;
 }

@@ -177,7 +177,7 @@ nmfx::PluginDescriptor describe() {
   };
   for (auto& s : nmfx_online::stream_params()) d.params.push_back(s);
   d.losses = {"frobenius"};
-  d.data_kinds = {"observed"};
+  d.data_kinds = {nmfx::DataKind::observed};
   d.penalties = true;
   return d;
 }

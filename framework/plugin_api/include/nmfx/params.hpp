@@ -55,7 +55,7 @@ class Params {
 /// Checks `given` (an object of name -> scalar) against `schema`, fills defaults, converts types.
 /// Throws ParamError naming the offending key. Lists are not accepted here: the grid expands them.
 struct ParamError : Error {
-  ParamError(std::string key, const std::string& what) : Error(what), key(std::move(key)) {}
+  ParamError(std::string parameter, const std::string& what) : Error(what), key(std::move(parameter)) {}
   ~ParamError() override;
   std::string key;
 };

@@ -115,8 +115,10 @@ struct PluginDescriptor {
   std::vector<ParamSpec> params;
   /// Solvers: the losses they can minimize; "*" means any loss (through its gradient split).
   std::vector<std::string> losses;
-  /// Solvers and losses: the data kinds they accept ("dense", "sparse").
-  std::vector<std::string> data_kinds;
+  /// Datasets: the kinds of data load() may return. Solvers, losses and metrics: the kinds they
+  /// accept. `nmfx validate` refuses a dataset paired with a solver or loss that accepts none of
+  /// the kinds the dataset produces, and a metric that accepts none of the spec's datasets.
+  std::vector<DataKind> data_kinds;
   /// Solvers: whether they minimize loss + Problem::penalty. A spec with a nonzero penalty is
   /// refused for a solver that does not.
   bool penalties = false;
@@ -138,7 +140,7 @@ PluginDescriptor describe(std::string name, std::string version, std::string des
   d.name = std::move(name);
   d.version = std::move(version);
   d.description = std::move(description);
-  d.data_kinds = {"dense"};
+  d.data_kinds = {DataKind::dense};
   d.create = [](const Params& p) -> void* { return static_cast<Interface*>(new Impl(p)); };
   return d;
 }
