@@ -180,6 +180,35 @@ TEST_CASE("cd with one greedy update per row moves the coordinate of largest exa
   }
 }
 
+TEST_CASE("cd with a budget of two updates per row makes the two successive greedy moves (rank 7)") {
+  // The inner loop's budget (max_inner, the authors' cap on step 7) and its greedy choice at a rank
+  // that is not a multiple of the four running maxima of the argmax: with epsilon 0, each row of W
+  // makes exactly the first greedy move from W0 and then the greedy move from there.
+  const std::size_t M = 9, N = 8, L = 7;
+  const nmfx::Data X = test::make_data(test::random_matrix(M, N, 41));
+  const Matrix W0 = test::random_matrix(M, L, 42, 0.0, 1.0), H0 = test::random_matrix(L, N, 43, 0.0, 1.0);
+  auto loss = test::registry().create<nmfx::Loss>("frobenius", json::object());
+  loss->prepare(X, L);
+  nmfx::Problem problem{X, *loss, "frobenius", L, 1, {}};
+  auto W_after = [&](long long budget, double& updates) {
+    auto cd = make_cd(0.0, budget);
+    Matrix W = W0, H = H0;
+    cd->prepare(problem, W, H);
+    cd->step(W, H);
+    updates = cd->stats().at("updates_W");
+    return W;
+  };
+  double one = 0, two = 0;
+  const Matrix W1 = W_after(1, one), W2 = W_after(2, two);
+  std::set<std::size_t> chosen;
+  const std::size_t first = check_one_greedy_move_per_row(X.dense, W0, W1, H0, 0, 0, chosen);
+  const std::size_t second = check_one_greedy_move_per_row(X.dense, W1, W2, H0, 0, 0, chosen);
+  CHECK(one == first);
+  CHECK(two == first + second);
+  CHECK(second > M / 2);  // most rows used the whole budget
+  CHECK(chosen.size() > 2);
+}
+
 TEST_CASE("cd stops each row by the rule max_r D_ir < epsilon * p_init") {
   const nmfx::Data X = test::make_data(test::random_matrix(30, 20, 31));
   const double epsilon = 0.05;

@@ -70,7 +70,9 @@ class AnlsBpp final : public nmfx::Solver {
             {"cholesky_W", static_cast<double>(stats_W_.factorizations)},
             {"cholesky_H", static_cast<double>(stats_H_.factorizations)},
             {"bpp_failed", static_cast<double>(stats_W_.failed + stats_H_.failed)},
-            {"bpp_jittered", static_cast<double>(stats_W_.jittered + stats_H_.jittered)}};
+            {"bpp_jittered", static_cast<double>(stats_W_.jittered + stats_H_.jittered)},
+            {"nnls_fallback", static_cast<double>(stats_W_.fallbacks + stats_H_.fallbacks)},
+            {"nnls_unconverged", static_cast<double>(stats_W_.unconverged + stats_H_.unconverged)}};
   }
 
  private:

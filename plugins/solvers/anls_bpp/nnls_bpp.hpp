@@ -34,6 +34,8 @@ class NnlsBpp {
     std::size_t factorizations = 0;  ///< Cholesky factorizations of C_FF, one per distinct passive set per sweep
     std::size_t failed = 0;          ///< rows still infeasible after the 5 L sweep limit (ill-conditioned C)
     std::size_t jittered = 0;        ///< C_FF that needed a diagonal shift to factor (C singular)
+    std::size_t fallbacks = 0;       ///< rows re-solved by Lawson-Hanson from their start (failed, or worse than it)
+    std::size_t unconverged = 0;     ///< of those, rows where Lawson-Hanson hit its 3 L limit (x is still >= 0 and no worse)
   };
 
   /// Sizes every workspace for problems with L unknowns and up to max_rhs right-hand sides; solve()
@@ -55,6 +57,8 @@ class NnlsBpp {
     active_.reserve(max_rhs);
     dead_.assign(L, 0);
     feasible_.assign(max_rhs, 0);
+    start_.assign(max_rhs * L, 0.0);
+    outcome_.assign(max_rhs, 0);
     groups_.clear();
     groups_.reserve(max_rhs + 1);
     // One set of buffers per thread: the groups (distinct passive sets) are solved in parallel.
@@ -64,6 +68,9 @@ class NnlsBpp {
       w.set.assign(L, 0);
       w.factor.assign(L * L, 0.0);
       w.rhs.assign(L, 0.0);
+      w.step.assign(L, 0.0);
+      w.in_passive.assign(L, 0);
+      w.excluded.assign(L, 0);
       w.error.reserve(256);
     }
   }
@@ -78,6 +85,8 @@ class NnlsBpp {
                         " do not fit the prepared L = " + std::to_string(L) + ", max_rhs = " +
                         std::to_string(max_rhs_));
     Stats stats;
+    // The start, made feasible: the fallback's starting point and the bound the result must not exceed.
+    for (std::size_t k = 0; k < K * L; ++k) start_[k] = std::max(X.data()[k], 0.0);
     // A variable whose column of C is zero does not change the fit: it stays at 0 (optimal for
     // b_i <= 0, the NMF case of a dead component, where b_i = -l1).
     for (std::size_t i = 0; i < L; ++i) dead_[i] = !(C(i, i) > 0);
@@ -115,12 +124,37 @@ class NnlsBpp {
         if (!feasible_[j]) active_[kept++] = j;
       active_.resize(kept);
     }
+    // Within tau of zero counts as feasible; make it exactly feasible.
+    for (std::size_t k = 0; k < K * L; ++k) X.data()[k] = std::max(X.data()[k], 0.0);
+
+    // Safeguard. On an ill-conditioned C (cond(C) ~ 1e10 when W has nearly dependent columns, as in
+    // rank-deficient NMF) the computed signs of x_F and y_G near zero are rounding noise, and
+    // Murty's single-index rule, finite in exact arithmetic, can need far more than 5 L sweeps: the
+    // rows left infeasible at the limit would be clipped to an arbitrary point. Those rows, and any
+    // row whose result is worse than its (feasible) start, are solved again by Lawson & Hanson's
+    // active-set method from the start: its objective never increases, and it stops at the KKT point.
+    parallel_for(K, parts(K), [&](Work& w, std::size_t j) {
+      outcome_[j] = 0;
+      double* x = &X(j, 0);
+      const double* b = &B(j, 0);
+      const double* x0 = start_.data() + j * L;
+      // A BPP result that passed the KKT test can differ from an optimal start only by rounding: the
+      // allowance keeps such rows from being solved twice near convergence.
+      if (feasible_[j]) {
+        const double f = objective(C, b, x, w), f0 = objective(C, b, x0, w);
+        if (f - f0 <= kTol * std::max(std::abs(f), std::abs(f0))) return;
+      }
+      std::copy(x0, x0 + L, x);
+      outcome_[j] = lawson_hanson(C, b, x, w) ? 1 : 2;
+    });
+    for (std::size_t j = 0; j < K; ++j) {
+      stats.fallbacks += outcome_[j] != 0;
+      stats.unconverged += outcome_[j] == 2;
+    }
     for (const Work& w : work_) {
       stats.factorizations += w.factorizations;
       stats.jittered += w.jittered;
     }
-    // Within tau of zero counts as feasible; make it exactly feasible.
-    for (std::size_t k = 0; k < K * L; ++k) X.data()[k] = std::max(X.data()[k], 0.0);
     return stats;
   }
 
@@ -132,6 +166,8 @@ class NnlsBpp {
     std::vector<std::size_t> set;
     std::vector<double> factor;  ///< the Cholesky factor of C_FF, k x k row-major (lower triangle)
     std::vector<double> rhs;     ///< one right-hand side b_F, solved in place
+    std::vector<double> step;    ///< Lawson-Hanson's least-squares solution on its passive set
+    std::vector<unsigned char> in_passive, excluded;  ///< Lawson-Hanson's passive set, rejected candidates
     std::size_t factorizations = 0, jittered = 0;
     std::string error;  ///< an exception's message, rethrown after the parallel loop
   };
@@ -179,7 +215,7 @@ class NnlsBpp {
   bool passive(std::size_t j, std::size_t i) const { return (mask_[j * words_ + i / 64] >> (i % 64)) & 1; }
   void flip(std::size_t j, std::size_t i) { mask_[j * words_ + i / 64] ^= std::uint64_t{1} << (i % 64); }
 
-  // x_F = C_FF^{-1} b_F and x_G = 0 for the listed rows (eq. 5 of Kim & Park). The rows are sorted
+  // x_F = C_FF^{-1} b_F and x_G = 0 for the listed rows (eqs. 3.3a, 3.8 of Kim & Park). The rows are sorted
   // by passive set so that each distinct F is factored once for all its rows (section 4); the
   // groups are independent and run in parallel.
   void solve_passive(const nmfx::Matrix& C, const nmfx::Matrix& B, nmfx::Matrix& X, std::vector<std::uint32_t>& rows) {
@@ -275,7 +311,7 @@ class NnlsBpp {
     }
   }
 
-  // y = C x - b on the active set (eq. 6) and the infeasible set V (step 4 of Algorithm 1):
+  // y = C x - b on the active set (eqs. 3.3b, 3.9) and the infeasible set V (3.4, step 4 of Algorithm 1):
   // x_i < 0 for i in F, y_i < 0 for i in G. Returns whether V is nonempty; bad_[j] = |V|.
   NMFX_TARGET_CLONES bool check(const nmfx::Matrix& C, const nmfx::Matrix& B, const nmfx::Matrix& X, std::size_t j, Work& w) {
     const std::size_t L = L_;
@@ -308,11 +344,124 @@ class NnlsBpp {
     return count > 0;
   }
 
+  // f(x) = 1/2 x^T C x - b^T x, the objective of (3.1) in its normal-equations form, for one row.
+  double objective(const nmfx::Matrix& C, const double* b, const double* x, Work& w) const {
+    const std::size_t L = L_;
+    double* cx = w.cx.data();
+    multiply(C, x, cx);
+    double f = 0;
+    for (std::size_t i = 0; i < L; ++i) f += x[i] * (0.5 * cx[i] - b[i]);
+    return f;
+  }
+
+  // cx = C x, skipping the zeros of x.
+  void multiply(const nmfx::Matrix& C, const double* x, double* cx) const {
+    const std::size_t L = L_;
+    for (std::size_t i = 0; i < L; ++i) cx[i] = 0;
+    for (std::size_t a = 0; a < L; ++a) {
+      const double xa = x[a];
+      if (xa == 0) continue;
+      const double* c = &C(a, 0);
+      for (std::size_t i = 0; i < L; ++i) cx[i] += c[i] * xa;
+    }
+  }
+
+  // Lawson & Hanson's NNLS (Solving Least Squares Problems, 1974, ch. 23, Algorithm NNLS) on the
+  // normal equations (C, b), as in Bro & de Jong's FNNLS, started from a feasible x instead of 0.
+  // The inner loop moves x toward s, the unconstrained minimizer on the passive set P, as far as
+  // x >= 0 allows and drops the variables that reach 0; f is convex along the segment and s its
+  // minimizer on span(P), so f never increases. The outer loop adds the variable with the most
+  // negative gradient; if rounding makes its s_t <= 0 right away (which would stall the method), it
+  // is put back and the next candidate is tried (Lawson & Hanson's own guard). Returns whether the
+  // KKT conditions hold (within the rounding allowance) before the 3 L outer-iteration limit.
+  bool lawson_hanson(const nmfx::Matrix& C, const double* b, double* x, Work& w) {
+    const std::size_t L = L_;
+    unsigned char* in = w.in_passive.data();
+    unsigned char* excluded = w.excluded.data();
+    double* s = w.step.data();
+    double* g = w.cx.data();
+    double* z = w.rhs.data();
+    for (std::size_t i = 0; i < L; ++i) {
+      in[i] = x[i] > 0 && !dead_[i];
+      if (!in[i]) x[i] = 0;
+      excluded[i] = 0;
+    }
+    std::size_t entered = L;  // the variable just added to P, if any
+    for (std::size_t outer = 0; outer <= 3 * L; ++outer) {
+      for (std::size_t inner = 0; inner <= L; ++inner) {
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < L; ++i)
+          if (in[i]) w.set[k++] = i;
+        if (k == 0) break;
+        factor(C, k, w);
+        for (std::size_t a = 0; a < k; ++a) z[a] = b[w.set[a]];
+        cholesky_solve(w.factor.data(), k, z);
+        for (std::size_t a = 0; a < k; ++a) s[w.set[a]] = z[a];
+        if (entered != L) {
+          const bool stalls = !(s[entered] > 0);
+          if (stalls) {
+            in[entered] = 0;
+            excluded[entered] = 1;
+          } else {
+            std::fill(excluded, excluded + L, 0);
+          }
+          entered = L;
+          if (stalls) break;  // x is unchanged: still the minimizer on the old P
+        }
+        double alpha = 1;
+        std::size_t blocking = L;
+        for (std::size_t a = 0; a < k; ++a) {
+          const std::size_t i = w.set[a];
+          if (s[i] <= 0) {
+            const double r = x[i] / (x[i] - s[i]);
+            if (r < alpha) {
+              alpha = r;
+              blocking = i;
+            }
+          }
+        }
+        if (blocking == L) {
+          for (std::size_t a = 0; a < k; ++a) x[w.set[a]] = s[w.set[a]];
+          break;
+        }
+        for (std::size_t a = 0; a < k; ++a) {
+          const std::size_t i = w.set[a];
+          x[i] += alpha * (s[i] - x[i]);
+        }
+        x[blocking] = 0;
+        for (std::size_t a = 0; a < k; ++a) {
+          const std::size_t i = w.set[a];
+          if (!(x[i] > 0)) {
+            x[i] = 0;
+            in[i] = 0;
+          }
+        }
+      }
+      // The KKT test (3.2) with the same relative allowance as BPP's.
+      multiply(C, x, g);
+      double scale = 0;
+      for (std::size_t i = 0; i < L; ++i) scale = std::max({scale, std::abs(b[i]), std::abs(g[i])});
+      double most = -kTol * scale;
+      std::size_t t = L;
+      for (std::size_t i = 0; i < L; ++i) {
+        const double gi = g[i] - b[i];
+        if (!in[i] && !dead_[i] && !excluded[i] && gi < most) {
+          most = gi;
+          t = i;
+        }
+      }
+      if (t == L) return true;
+      in[t] = 1;
+      entered = t;
+    }
+    return false;
+  }
+
   bool infeasible(std::size_t j, std::size_t i, double x, double y) const {
     return passive(j, i) ? x < -tau_x_[j] : (!dead_[i] && y < -tau_y_[j]);
   }
 
-  // Steps 5-8 of Algorithm 1: exchange all of V while |V| decreases, or for up to alpha = 3 sweeps
+  // Steps 5-8 of Algorithm 1 (exchange 3.5, backup rule 3.6): exchange all of V while |V| decreases, or for up to alpha = 3 sweeps
   // where it does not; then only the largest index of V (Murty's backup rule) until |V| decreases.
   void exchange(const nmfx::Matrix& X, std::size_t j) {
     const std::size_t L = L_;
@@ -353,6 +502,8 @@ class NnlsBpp {
   std::vector<unsigned char> feasible_;  ///< per row: the last check found no infeasible variable
   std::vector<std::size_t> groups_;      ///< starts of the runs of equal passive sets in the sorted rows
   std::vector<Work> work_;               ///< one per thread
+  std::vector<double> start_;            ///< each row's start, clipped at 0 (K x L)
+  std::vector<unsigned char> outcome_;   ///< per row: 0 BPP's result kept, 1 Lawson-Hanson, 2 Lawson-Hanson unconverged
 };
 
 }  // namespace nmfx_anls_bpp

@@ -10,6 +10,7 @@
 
 #include <omp.h>
 
+#include <nmfx/clones.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
 
@@ -24,6 +25,49 @@ using nmfx::Trans;
 inline double target(double a, double g, double d) {
   if (d > 0) return std::max(0.0, a - g / d);
   return g > 0 ? 0.0 : a;
+}
+
+// The largest of D[0..L) and 0, by four independent running maxima (one serial compare chain over
+// the row was the inner loop's critical path).
+inline double largest(const double* D, std::size_t L) {
+  double m[4] = {0, 0, 0, 0};
+  std::size_t r = 0;
+  for (; r + 4 <= L; r += 4)
+    for (int u = 0; u < 4; ++u) m[u] = D[r + u] > m[u] ? D[r + u] : m[u];
+  for (; r < L; ++r) m[0] = D[r] > m[0] ? D[r] : m[0];
+  return std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
+}
+
+// The inner loop of GCD (Algorithm 1, step 7) on one row a of the factor, all curvatures d > 0:
+// while the row's largest decrease D_q is positive and at least `threshold` (eps * p_init, eq. 17),
+// move a_q by S_q to its exact one-variable minimizer (step 7.3), update the row's gradient by
+// S_q P_q,: (step 7.4) and, in the same pass, its S and D (steps 7.5-7.6); then pick the next q
+// (step 7.7): the first index of the largest D, as a left-to-right strict comparison picks it.
+// Returns the number of updates.
+NMFX_TARGET_CLONES long long greedy_row(double* a, double* g, const double* P, const double* d, const double* inv,
+                                        double* D, std::size_t L, double threshold, std::size_t cap) {
+  for (std::size_t r = 0; r < L; ++r) {
+    const double s = std::max(0.0, a[r] - g[r] * inv[r]) - a[r];
+    D[r] = -s * (g[r] + 0.5 * d[r] * s);
+  }
+  long long updates = 0;
+  for (std::size_t t = 0; t < cap; ++t) {
+    const double best = largest(D, L);
+    if (!(best > 0) || best < threshold) break;
+    std::size_t q = 0;
+    while (D[q] != best) ++q;
+    const double next = std::max(0.0, a[q] - g[q] * inv[q]);
+    const double step = next - a[q];
+    a[q] = next;
+    const double* pq = P + q * L;
+    for (std::size_t r = 0; r < L; ++r) {
+      g[r] += step * pq[r];
+      const double s = std::max(0.0, a[r] - g[r] * inv[r]) - a[r];
+      D[r] = -s * (g[r] + 0.5 * d[r] * s);
+    }
+    ++updates;
+  }
+  return updates;
 }
 
 class Cd final : public nmfx::Solver {
@@ -140,6 +184,10 @@ class Cd final : public nmfx::Solver {
       for (std::size_t i = 0; i < rows; ++i) {
         double* a = A + i * L;
         double* g = G + i * L;
+        if (Curved) {
+          total += greedy_row(a, g, P, d, inv, D, L, threshold, cap);
+          continue;
+        }
         decreases(a, g, D);
         for (std::size_t t = 0; t < cap; ++t) {
           std::size_t q = L;
