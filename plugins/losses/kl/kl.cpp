@@ -11,6 +11,8 @@
 // OpenMP threads, each output row written by one thread, so results do not depend on the threads.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -36,10 +38,13 @@ NMFX_TARGET_CLONES void ratio_block(const double* x, std::size_t ldx, double* r,
   for (std::size_t i = 0; i < rows; ++i) {
     const double* xi = x + i * ldx;
     double* ri = r + i * cols;
-    // The quotient unconditionally, then a select: a loop the compiler vectorizes.
+    // x = 0 divides by 1 instead (giving 0). The test is on x's bits (+-0 is all zero but the sign):
+    // a floating-point comparison might trap, so the compiler would keep a branch and not vectorize.
     for (std::size_t j = 0; j < cols; ++j) {
-      const double q = xi[j] / ri[j];
-      ri[j] = xi[j] == 0.0 ? 0.0 : q;
+      std::uint64_t bits;
+      std::memcpy(&bits, xi + j, sizeof bits);
+      const double d = (bits << 1) == 0 ? 1.0 : ri[j];
+      ri[j] = xi[j] / d;
     }
   }
 }
