@@ -243,6 +243,7 @@ def run_sklearn(folder, loss, solver, budget, threads, malloc):
 
 R_SCRIPT = r"""
 args <- commandArgs(trailingOnly = TRUE)
+suppressMessages(library(Matrix))  # RcppML reads a dgCMatrix only with Matrix loaded
 folder <- args[1]; library_name <- args[2]; loss <- args[3]; budget <- as.numeric(args[4]); threads <- as.integer(args[5])
 dims <- scan(file.path(folder, "dims.txt"), quiet = TRUE)
 M <- dims[1]; N <- dims[2]; L <- dims[3]
