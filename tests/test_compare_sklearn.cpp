@@ -48,3 +48,10 @@ TEST_CASE("nmfx mu on the KL divergence gives scikit-learn's KL mu iterates on s
   const auto dir = test::temp_dir("compare_sklearn_kl");
   check_same_iterates(compare("--loss kl --size 120x80:4 --density 0.1 --iterations 40 --threads 2", dir), 40, 1);
 }
+
+TEST_CASE("nmfx mu on the KL divergence gives scikit-learn's KL mu iterates on dense X from the same start") {
+  // 600 x 400 spans two row blocks and two column blocks of the kl loss's blocked dense path (each
+  // block about 1 MB), so the blocks' seams are covered; WH stays far above scikit-learn's floor.
+  const auto dir = test::temp_dir("compare_sklearn_kl_dense");
+  check_same_iterates(compare("--loss kl --size 600x400:4 --iterations 30 --threads 2", dir), 30, 1);
+}

@@ -5,7 +5,7 @@
 namespace nmfx_bench {
 
 struct Options {
-  std::vector<std::string> solvers;  ///< solver plugins to time (Frobenius loss, default parameters)
+  std::vector<std::string> solvers;  ///< solver plugins to time (default parameters): "name" (Frobenius) or "name/loss"
   std::vector<std::string> sizes;    ///< "MxN:L" problems
   std::vector<std::string> sparse_sizes;  ///< "MxN:L:density" sparse problems
   std::vector<std::string> sparse_runs;   ///< "solver/loss" pairs timed on the sparse problems

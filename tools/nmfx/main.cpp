@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
 
   nmfx_bench::Options bench_options;
   auto* bench = app.add_subcommand("bench", "time one iteration of solvers against the products with X it cannot avoid");
-  bench->add_option("--solver", bench_options.solvers, "solver to time (repeatable)")
+  bench->add_option("--solver", bench_options.solvers, "solver to time (repeatable); solver/loss for another loss, e.g. mu/kl")
       ->default_val(std::vector<std::string>{"mu", "hals", "accel_hals", "anls_bpp"});
   bench->add_option("--size", bench_options.sizes, "problem MxN:L (repeatable)")
       ->default_val(std::vector<std::string>{"2000x1500:30", "12544x2000:60"});

@@ -1,24 +1,59 @@
 // Generalized Kullback-Leibler divergence D(X || WH) = sum X log(X / WH) - X + WH
 // (Lee & Seung 2001, eq. 3), with the gradient split of section 5 (eqs 8-9).
-// Dense X: W·H is formed by one GEMM into an M x N workspace sized in prepare(); the ratio
-// X / WH then overwrites that same workspace (value() needs WH, the gradients only the ratio),
-// so the loss holds one M x N buffer, not two. Elementwise work is plain loops on contiguous data.
+// Dense X: W·H is formed block by block (rows of W for R H^T, columns of H for W^T R), each block
+// by one small GEMM into a cache-sized workspace, turned into the ratio X / WH in place and
+// multiplied at once, so the ratio never goes to memory and no M x N buffer exists. Blocks are
+// fixed by the shape, not by the thread count, and each is computed by one thread (the BLAS runs
+// single-threaded inside the parallel region), so results do not depend on the threads.
 // Sparse X: WH is needed only where X is nonzero (X log(X / WH) - X vanishes elsewhere, and the
 // sum of all of WH is sum_a (sum_i W_ia)(sum_j H_aj)), so a value or a gradient costs
 // O(nnz L + (M + N) L) time and O(nnz + (M + N) L) memory, never M x N. The nonzero loops run on
 // OpenMP threads, each output row written by one thread, so results do not depend on the threads.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
+#include <nmfx/clones.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
 
 namespace {
 
 using nmfx::Trans;
+
+// Doubles per block workspace: about 1 MB, inside each core's L2 with room for the rows of X
+// streaming past it.
+constexpr std::size_t kBlockDoubles = 131072;
+
+// r <- x / r elementwise, with 0 / 0 := 0: a zero of X contributes nothing to the gradient's
+// negative part; X > 0 over WH = 0 gives +inf, as the divergence itself is +inf there.
+// rows x cols of r (contiguous) against rows of x with leading dimension ldx.
+NMFX_TARGET_CLONES void ratio_block(const double* x, std::size_t ldx, double* r, std::size_t rows, std::size_t cols) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    const double* xi = x + i * ldx;
+    double* ri = r + i * cols;
+    // x = 0 divides by 1 instead (giving 0). The test is on x's bits (+-0 is all zero but the sign):
+    // a floating-point comparison might trap, so the compiler would keep a branch and not vectorize.
+    for (std::size_t j = 0; j < cols; ++j) {
+      std::uint64_t bits;
+      std::memcpy(&bits, xi + j, sizeof bits);
+      const double d = (bits << 1) == 0 ? 1.0 : ri[j];
+      ri[j] = xi[j] / d;
+    }
+  }
+}
+
+// One thread's workspaces for one block shape: F the factor's block (rows of W, or columns of H),
+// R the block of WH (then of X / WH), P the block of the product R H^T or W^T R.
+struct Block {
+  nmfx::Matrix F, R, P;
+};
 
 class Kl final : public nmfx::Loss {
  public:
@@ -33,12 +68,13 @@ class Kl final : public nmfx::Loss {
     if (X.kind == nmfx::DataKind::observed)
       throw nmfx::Error("kl: X has missing entries (observed data); the divergence needs all of X");
     if (!sparse_) {
-      buf_.resize({M_, N_});
+      prepare_dense();
       return;
     }
     // Sparse: H^T (N x L), so that (WH)_ij = W_i: . (H^T)_j: reads two contiguous rows; and X^T's
     // CSR, so that W^T R runs over the columns of X with each (WH)_ij computed where it is used.
-    buf_ = nmfx::Matrix();
+    row_blocks_.clear();
+    col_blocks_.clear();
     const nmfx::SparseMatrix& S = X.sparse;
     const nmfx::SparseMatrix& T = X.sparse_t;
     if (T.rows != N_ || T.cols != M_ || T.nnz() != S.nnz())
@@ -51,20 +87,26 @@ class Kl final : public nmfx::Loss {
   double value(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H) override {
     check(X, W, H, "value");
     if (sparse_) return sparse_value(X, W, H);
-    nmfx::gemm(W, Trans::no, H, Trans::no, buf_);
+    // Each row block's part in row_sums_ (one entry per block), added in block order after.
     const double* x = X.dense.data();
-    const double* wh = buf_.data();
-    const std::size_t size = buf_.size();
-    double d = 0.0;
-    for (std::size_t k = 0; k < size; ++k) {
-      if (x[k] == 0.0) {
-        d += wh[k];  // 0 log 0 = 0
-      } else if (wh[k] == 0.0) {
-        return std::numeric_limits<double>::infinity();
-      } else {
-        d += x[k] * std::log(x[k] / wh[k]) - x[k] + wh[k];
+    for_row_blocks(W, H, [&](Block& b, std::size_t i0, std::size_t rows) {
+      const double* wh = b.R.data();
+      double d = 0.0;
+      for (std::size_t k = 0, n = rows * N_; k < n; ++k) {
+        const double xk = x[i0 * N_ + k];
+        if (xk == 0.0) {
+          d += wh[k];  // 0 log 0 = 0
+        } else if (wh[k] == 0.0) {
+          d = std::numeric_limits<double>::infinity();
+          break;
+        } else {
+          d += xk * std::log(xk / wh[k]) - xk + wh[k];
+        }
       }
-    }
+      row_sums_[i0 / block_rows_] = d;
+    });
+    double d = 0.0;
+    for (std::size_t k = 0; k < row_block_count(); ++k) d += row_sums_[k];
     return d;
   }
 
@@ -76,8 +118,14 @@ class Kl final : public nmfx::Loss {
     if (sparse_) {
       sparse_ratio_times_Ht(X, W, H, neg);
     } else {
-      ratio(X, W, H);
-      nmfx::gemm(buf_, Trans::no, H, Trans::yes, neg);
+      // Row block of R H^T: R_b = X_b / (W_b H), then R_b H^T, while R_b is in cache.
+      const double* x = X.dense.data();
+      double* out = neg.data();
+      for_row_blocks(W, H, [&](Block& b, std::size_t i0, std::size_t rows) {
+        ratio_block(x + i0 * N_, N_, b.R.data(), rows, N_);
+        nmfx::gemm(b.R, Trans::no, H, Trans::yes, b.P);
+        std::copy(b.P.data(), b.P.data() + rows * L_, out + i0 * L_);
+      });
     }
     const double* h = H.data();
     for (std::size_t a = 0; a < L_; ++a) {
@@ -98,8 +146,16 @@ class Kl final : public nmfx::Loss {
     if (sparse_) {
       sparse_Wt_ratio(X, W, H, neg);  // from the current W: MU has just updated it
     } else {
-      ratio(X, W, H);  // from the current W: MU has just updated it
-      nmfx::gemm(W, Trans::yes, buf_, Trans::no, neg);
+      // Column block of W^T R: R_c = X_c / (W H_c), then W^T R_c (from the current W: MU has just
+      // updated it).
+      const double* x = X.dense.data();
+      double* out = neg.data();
+      for_col_blocks(W, H, [&](Block& b, std::size_t j0, std::size_t cols) {
+        ratio_block(x + j0, N_, b.R.data(), M_, cols);
+        nmfx::gemm(W, Trans::yes, b.R, Trans::no, b.P);
+        for (std::size_t a = 0; a < L_; ++a)
+          std::copy(b.P.data() + a * cols, b.P.data() + (a + 1) * cols, out + a * N_ + j0);
+      });
     }
     const double* w = W.data();
     std::fill(sums_.begin(), sums_.end(), 0.0);
@@ -215,14 +271,59 @@ class Kl final : public nmfx::Loss {
       for (std::size_t j = 0; j < N_; ++j) o[a * N_ + j] = r[j * L_ + a];
   }
 
-  // buf_ <- X / (W H), with 0 / 0 := 0 (a zero of X contributes nothing to the gradient's
-  // negative part); X > 0 over WH = 0 gives +inf, as the divergence itself is +inf there.
-  void ratio(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H) {
-    nmfx::gemm(W, Trans::no, H, Trans::no, buf_);
-    const double* x = X.dense.data();
-    double* r = buf_.data();
-    const std::size_t size = buf_.size();
-    for (std::size_t k = 0; k < size; ++k) r[k] = x[k] == 0.0 ? 0.0 : x[k] / r[k];
+  // Dense X: the block shapes, and one set of workspaces per thread for the full blocks plus one
+  // for the last, shorter block (only one thread ever handles it).
+  void prepare_dense() {
+    threads_ = std::max(1, omp_get_max_threads());
+    block_rows_ = std::min(M_, std::max<std::size_t>(16, kBlockDoubles / std::max<std::size_t>(N_, 1) / 16 * 16));
+    block_cols_ = std::min(N_, std::max<std::size_t>(16, kBlockDoubles / std::max<std::size_t>(M_, 1) / 16 * 16));
+    auto make = [&](std::size_t rows, std::size_t cols, bool by_rows) {
+      return by_rows ? Block{nmfx::Matrix::from_shape({rows, L_}), nmfx::Matrix::from_shape({rows, N_}),
+                             nmfx::Matrix::from_shape({rows, L_})}
+                     : Block{nmfx::Matrix::from_shape({L_, cols}), nmfx::Matrix::from_shape({M_, cols}),
+                             nmfx::Matrix::from_shape({L_, cols})};
+    };
+    row_blocks_.clear();
+    col_blocks_.clear();
+    for (int t = 0; t < threads_; ++t) {
+      row_blocks_.push_back(make(block_rows_, 0, true));
+      col_blocks_.push_back(make(0, block_cols_, false));
+    }
+    row_tail_ = make(M_ % block_rows_ ? M_ % block_rows_ : block_rows_, 0, true);
+    col_tail_ = make(0, N_ % block_cols_ ? N_ % block_cols_ : block_cols_, false);
+    row_sums_.assign(row_block_count(), 0.0);
+  }
+
+  std::size_t row_block_count() const { return (M_ + block_rows_ - 1) / block_rows_; }
+
+  // For each block of rows of W: b.R <- W_b H, then f(b, first row, rows). Blocks run in parallel.
+  template <class F>
+  void for_row_blocks(const nmfx::Matrix& W, const nmfx::Matrix& H, F&& f) {
+    const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>(row_block_count());
+    const double* w = W.data();
+#pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1 && blocks > 1)
+    for (std::ptrdiff_t k = 0; k < blocks; ++k) {
+      const std::size_t i0 = static_cast<std::size_t>(k) * block_rows_, rows = std::min(block_rows_, M_ - i0);
+      Block& b = rows == block_rows_ ? row_blocks_[static_cast<std::size_t>(omp_get_thread_num())] : row_tail_;
+      std::copy(w + i0 * L_, w + (i0 + rows) * L_, b.F.data());
+      nmfx::gemm(b.F, Trans::no, H, Trans::no, b.R);
+      f(b, i0, rows);
+    }
+  }
+
+  // For each block of columns of H: b.R <- W H_c, then f(b, first column, columns).
+  template <class F>
+  void for_col_blocks(const nmfx::Matrix& W, const nmfx::Matrix& H, F&& f) {
+    const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((N_ + block_cols_ - 1) / block_cols_);
+    const double* h = H.data();
+#pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1 && blocks > 1)
+    for (std::ptrdiff_t k = 0; k < blocks; ++k) {
+      const std::size_t j0 = static_cast<std::size_t>(k) * block_cols_, cols = std::min(block_cols_, N_ - j0);
+      Block& b = cols == block_cols_ ? col_blocks_[static_cast<std::size_t>(omp_get_thread_num())] : col_tail_;
+      for (std::size_t a = 0; a < L_; ++a) std::copy(h + a * N_ + j0, h + a * N_ + j0 + cols, b.F.data() + a * cols);
+      nmfx::gemm(W, Trans::no, b.F, Trans::no, b.R);
+      f(b, j0, cols);
+    }
   }
 
   void check(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, const char* where) const {
@@ -239,11 +340,15 @@ class Kl final : public nmfx::Loss {
 
   std::size_t M_ = 0, N_ = 0, L_ = 0;
   bool sparse_ = false;
-  nmfx::Matrix buf_;          // dense X: W H, then X / (W H)
+  // Dense X only.
+  int threads_ = 1;
+  std::size_t block_rows_ = 1, block_cols_ = 1;
+  std::vector<Block> row_blocks_, col_blocks_;  // per thread
+  Block row_tail_, col_tail_;                   // the last, shorter block
   std::vector<double> sums_;  // row sums of H or column sums of W
   // Sparse X only.
   nmfx::Matrix Ht_, XtW_;               // H^T (N x L); R^T W (N x L)
-  std::vector<double> row_sums_;        // per-row parts of the value
+  std::vector<double> row_sums_;        // per-row (sparse) or per-block (dense) parts of the value
 };
 
 nmfx::PluginDescriptor describe() {

@@ -7,6 +7,7 @@
 
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/factor_shapes.hpp>
 
 #include "nnls_bpp.hpp"
 
@@ -23,10 +24,7 @@ class AnlsBpp final : public nmfx::Solver {
     const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
     if (problem.loss_name != "frobenius")
       throw nmfx::Error("anls_bpp: loss '" + problem.loss_name + "' is not supported (only frobenius)");
-    if (L == 0) throw nmfx::Error("anls_bpp: rank must be at least 1");
-    if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
-      throw nmfx::Error("anls_bpp: W is " + shape(W) + " and H is " + shape(H) + ", expected " + std::to_string(M) +
-                        "x" + std::to_string(L) + " and " + std::to_string(L) + "x" + std::to_string(N));
+    nmfx_common::check_factor_shapes("anls_bpp", problem, W, H);
     X_ = &problem.X;
     penalty_ = problem.penalty;
     products_.prepare(problem.X, L);
@@ -85,8 +83,6 @@ class AnlsBpp final : public nmfx::Solver {
       for (std::size_t k = 0; k < B.size(); ++k) b[k] -= l1;
     }
   }
-
-  static std::string shape(const Matrix& A) { return std::to_string(A.shape(0)) + "x" + std::to_string(A.shape(1)); }
 
   const nmfx::Data* X_ = nullptr;
   nmfx::Penalty penalty_;

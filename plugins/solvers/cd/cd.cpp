@@ -13,6 +13,7 @@
 #include <nmfx/clones.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/factor_shapes.hpp>
 
 namespace {
 
@@ -78,10 +79,7 @@ class Cd final : public nmfx::Solver {
     const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
     if (problem.loss_name != "frobenius")
       throw nmfx::Error("cd: loss '" + problem.loss_name + "' is not supported; GCD minimizes 'frobenius' only");
-    if (L == 0) throw nmfx::Error("cd: rank 0; the rank must be at least 1");
-    if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
-      throw nmfx::Error("cd: W is " + shape(W) + " and H is " + shape(H) + ", expected " + std::to_string(M) +
-                        "x" + std::to_string(L) + " and " + std::to_string(L) + "x" + std::to_string(N));
+    nmfx_common::check_factor_shapes("cd", problem, W, H);
     X_ = &problem.X;
     penalty_ = problem.penalty;
     threads_ = std::max(1, problem.threads);
@@ -216,10 +214,6 @@ class Cd final : public nmfx::Solver {
     if (c == 0) return;
     double* a = A.data();
     for (std::size_t k = 0, n = A.size(); k < n; ++k) a[k] += c;
-  }
-
-  static std::string shape(const Matrix& A) {
-    return std::to_string(A.shape(0)) + "x" + std::to_string(A.shape(1));
   }
 
   double epsilon_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/factor_shapes.hpp>
 
 namespace {
 
@@ -14,9 +15,7 @@ class Mu final : public nmfx::Solver {
 
   void prepare(const nmfx::Problem& problem, nmfx::Matrix& W, nmfx::Matrix& H) override {
     const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
-    if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
-      throw nmfx::Error("mu: W is " + shape(W) + " and H is " + shape(H) + ", expected " + std::to_string(M) +
-                        "x" + std::to_string(L) + " and " + std::to_string(L) + "x" + std::to_string(N));
+    nmfx_common::check_factor_shapes("mu", problem, W, H);
     // Keep the referents rather than the Problem itself, which may be a temporary.
     X_ = &problem.X;
     loss_ = &problem.loss;
@@ -51,10 +50,6 @@ class Mu final : public nmfx::Solver {
     } else {
       for (std::size_t k = 0; k < size; ++k) a[k] *= n[k] / std::max(p[k] + l1 + l2 * a[k], eps);
     }
-  }
-
-  static std::string shape(const nmfx::Matrix& A) {
-    return std::to_string(A.shape(0)) + "x" + std::to_string(A.shape(1));
   }
 
   double eps_;
