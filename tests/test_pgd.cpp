@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include <nmfx/host/cell_session.hpp>
 #include <nmfx/kkt.hpp>
 
 #include "support.hpp"
@@ -28,27 +29,24 @@ struct Fit {
 };
 
 Fit run_pgd(const nmfx::Data& X, std::size_t rank, int steps, nmfx::Penalty penalty = {}, std::uint64_t seed = 5) {
-  auto loss = test::registry().create<nmfx::Loss>("frobenius", json::object());
-  loss->prepare(X, rank);
-  auto solver = make_pgd();
-  Fit f{test::random_matrix(X.rows(), rank, seed, 0.1, 1.0), test::random_matrix(rank, X.cols(), seed + 1, 0.1, 1.0),
-        {}};
-  nmfx::Problem problem{X, *loss, "frobenius", rank, 1, penalty};
-  solver->prepare(problem, f.W, f.H);
-  nmfx::StationarityMeter meter;
-  meter.prepare(X.rows(), X.cols(), rank);
-  auto pg = [&] {
-    const nmfx::Stationarity s = meter.measure(X, *loss, penalty, f.W, f.H);
-    return std::hypot(s.projected_gradient_W, s.projected_gradient_H);
-  };
-  f.pg_initial = pg();
-  f.objective.push_back(loss->value(X, f.W, f.H) + penalty.value(f.W, f.H));
+  nmfx::SessionSetup setup;
+  setup.solver = "pgd";
+  setup.solver_params = json{{"tol", 1e-3}, {"max_inner", 1000}, {"beta", 0.1}, {"sigma", 0.01}};
+  setup.rank = rank;
+  setup.penalty = penalty;
+  nmfx::CellSession session(test::registry(), X, setup, test::random_matrix(X.rows(), rank, seed, 0.1, 1.0),
+                            test::random_matrix(rank, X.cols(), seed + 1, 0.1, 1.0));
+  Fit f;
+  f.pg_initial = session.projected_gradient();
+  f.objective.push_back(session.objective());
   for (int it = 0; it < steps; ++it) {
-    solver->step(f.W, f.H);
-    f.objective.push_back(loss->value(X, f.W, f.H) + penalty.value(f.W, f.H));
+    session.step();
+    f.objective.push_back(session.objective());
   }
-  f.pg_final = pg();
-  f.stats = solver->stats();
+  f.pg_final = session.projected_gradient();
+  f.stats = session.solver().stats();
+  f.W = session.W();
+  f.H = session.H();
   return f;
 }
 

@@ -178,16 +178,15 @@ int main(int argc, char** argv) {
     }
     for (const auto& [name, cores] : runs) {
       nmfx::set_threads(cores);
-      auto loss = registry.create<nmfx::Loss>("frobenius", json::object());
-      const json given = name == "pa" || name == "sgd" ? json{{"seed", 0}} : json::object();
-      auto solver = registry.create<nmfx::Solver>(name, resolved(nmfx::PluginKind::solver, name, given));
-      nmfx::Matrix W = W0, H = H0;
-      loss->prepare(X, L);
-      nmfx::Problem problem{X, *loss, "frobenius", L, cores, nmfx::Penalty{}};
-      solver->prepare(problem, W, H);
-      const Timing t = time_median(repeats, [&] { solver->step(W, H); });
+      nmfx::SessionSetup setup;
+      setup.solver = name;
+      setup.solver_params = name == "pa" || name == "sgd" ? json{{"seed", 0}} : json::object();
+      setup.rank = L;
+      setup.threads = cores;
+      nmfx::CellSession session(registry, X, setup, W0, H0);
+      const Timing t = time_median(repeats, [&] { session.step(); });
       const std::string label = name + (name == "ccd" ? " (" + std::to_string(cores) + " thread" + (cores > 1 ? "s)" : ")") : "");
-      rows.push_back({label, t, test_rmse(X, W, H)});
+      rows.push_back({label, t, test_rmse(X, session.W(), session.H())});
     }
 
     std::string load = "?";

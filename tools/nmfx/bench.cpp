@@ -65,22 +65,21 @@ json time_solver(const nmfx::Registry& registry, const nmfx::Data& X, const std:
   const auto* plugin = registry.find(nmfx::PluginKind::solver, name);
   if (!plugin) return {{"error", "not found"}};
   try {
-    auto loss = registry.create<nmfx::Loss>(loss_name, json::object());
-    auto solver = registry.create<nmfx::Solver>(name, nmfx::resolve_params(plugin->descriptor->params, json::object()));
-    Matrix W = W_start, H = H_start;
-    const std::size_t L = W.shape(1);
-    loss->prepare(X, L);
-    nmfx::Problem problem_def{X, *loss, loss_name, L, threads, {}};
-    solver->prepare(problem_def, W, H);
-    solver->step(W, H);
+    nmfx::SessionSetup setup;
+    setup.solver = name;
+    setup.loss = loss_name;
+    setup.rank = W_start.shape(1);
+    setup.threads = threads;
+    nmfx::CellSession session(registry, X, setup, W_start, H_start);
+    session.step();
     std::vector<double> steps;
     for (int r = 0; r < repeat; ++r) {
       const auto t0 = Clock::now();
-      solver->step(W, H);
+      session.step();
       steps.push_back(seconds(t0));
     }
     json result = {{"iteration_seconds", median(steps)}};
-    for (const auto& [k, v] : solver->stats()) result["stats"][k] = v;
+    for (const auto& [k, v] : session.solver().stats()) result["stats"][k] = v;
     return result;
   } catch (const std::exception& e) {
     return {{"error", e.what()}};

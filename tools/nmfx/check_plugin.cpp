@@ -404,38 +404,29 @@ constexpr std::size_t kM = 40, kN = 30, kRank = 4;
 
 json random_init() { return {{"method", "random"}, {"distribution", "uniform"}, {"scale", "auto"}}; }
 
-// A solver prepared on X with a loss, from the random initialisation of `seed`. Members are destroyed
-// in reverse order: the solver before the loss it may point to.
-struct SolverRun {
-  std::shared_ptr<nmfx::Loss> loss;
-  std::shared_ptr<nmfx::Solver> solver;
-  Matrix W, H;
-  std::unique_ptr<nmfx::Problem> problem;
-  nmfx::Penalty penalty;
-
-  double objective(const Data& X) { return loss->value(X, W, H) + penalty.value(W, H); }
-};
+// A solver prepared on X with a loss, from the random initialisation of `seed`: the cell session
+// every driver uses.
+using SolverRun = nmfx::CellSession;
 
 std::unique_ptr<SolverRun> start(const Context& c, const Target& t, const Data& X, const std::string& loss_name,
                                  std::size_t rank, std::uint64_t seed, nmfx::Penalty penalty = {}) {
-  auto r = std::make_unique<SolverRun>();
-  r->loss = c.registry.create<nmfx::Loss>(loss_name, default_params(c.registry, PluginKind::loss, loss_name));
-  r->loss->prepare(X, rank);
-  nmfx::initialize(random_init(), X, rank, seed, c.tmp.string(), r->W, r->H);
-  r->penalty = penalty;
-  r->solver = c.registry.create<nmfx::Solver>(desc(t).name, t.params);
-  r->problem = std::make_unique<nmfx::Problem>(nmfx::Problem{X, *r->loss, loss_name, rank, 1, penalty});
-  r->solver->prepare(*r->problem, r->W, r->H);
-  return r;
+  nmfx::SessionSetup setup;
+  setup.solver = desc(t).name;
+  setup.solver_params = t.params;
+  setup.loss = loss_name;
+  setup.rank = rank;
+  setup.penalty = penalty;
+  auto [W, H] = SolverRun::initial_factors(random_init(), "none", X, rank, seed, c.tmp.string(), 1);
+  return std::make_unique<SolverRun>(c.registry, X, setup, std::move(W), std::move(H));
 }
 
 // "" if W and H keep their shapes and stay finite and nonnegative.
 std::string factors_ok(const SolverRun& r, const Data& X, std::size_t rank) {
-  if (r.W.shape(0) != X.rows() || r.W.shape(1) != rank || r.H.shape(0) != rank || r.H.shape(1) != X.cols())
-    return "W is " + shape(r.W) + " and H " + shape(r.H) + " (expected " + std::to_string(X.rows()) + "x" +
+  if (r.W().shape(0) != X.rows() || r.W().shape(1) != rank || r.H().shape(0) != rank || r.H().shape(1) != X.cols())
+    return "W is " + shape(r.W()) + " and H " + shape(r.H()) + " (expected " + std::to_string(X.rows()) + "x" +
            std::to_string(rank) + " and " + std::to_string(rank) + "x" + std::to_string(X.cols()) + ")";
-  std::string bad = nonneg_finite(r.W, "W");
-  if (bad.empty()) bad = nonneg_finite(r.H, "H");
+  std::string bad = nonneg_finite(r.W(), "W");
+  if (bad.empty()) bad = nonneg_finite(r.H(), "H");
   return bad;
 }
 
@@ -451,13 +442,13 @@ Lines solver_nonnegative(const Context& c, const Target& t, const Combo& k) {
   auto r = start(c, t, X, k.loss, kRank, 0);
   const int iterations = 30;
   for (int it = 1; it <= iterations; ++it) {
-    r->solver->step(r->W, r->H);
+    r->step();
     const std::string bad = factors_ok(*r, X, kRank);
     if (!bad.empty()) return {fail(p, "after iteration " + std::to_string(it) + ": " + bad)};
   }
   return {pass(p, std::to_string(iterations) + " iterations on a " + std::to_string(kM) + "x" + std::to_string(kN) +
-                      " planted problem: W, H >= 0 and finite (min W " + sci(min_entry(r->W)) + ", min H " +
-                      sci(min_entry(r->H)) + ")")};
+                      " planted problem: W, H >= 0 and finite (min W " + sci(min_entry(r->W())) + ", min H " +
+                      sci(min_entry(r->H())) + ")")};
 }
 
 Lines solver_deterministic(const Context& c, const Target& t, const Combo& k) {
@@ -466,9 +457,9 @@ Lines solver_deterministic(const Context& c, const Target& t, const Combo& k) {
   auto a = start(c, t, X, k.loss, kRank, 7);
   auto b = start(c, t, X, k.loss, kRank, 7);
   for (int it = 1; it <= 10; ++it) {
-    a->solver->step(a->W, a->H);
-    b->solver->step(b->W, b->H);
-    const double d = std::max(max_abs_diff(a->W, b->W), max_abs_diff(a->H, b->H));
+    a->step();
+    b->step();
+    const double d = std::max(max_abs_diff(a->W(), b->W()), max_abs_diff(a->H(), b->H()));
     if (d != 0)
       return {fail(p, "two fresh instances from the same start differ by " + sci(d) + " after iteration " +
                           std::to_string(it) +
@@ -486,12 +477,12 @@ Lines solver_decreases(const Context& c, const Target& t, const Combo& k, bool p
   if (penalized) penalty = {0.05, 0.05, 0.05, 0.05};
   auto r = start(c, t, X, k.loss, kRank, 3, penalty);
   const int iterations = 100, every = 5;
-  std::vector<double> f{r->objective(X)};
+  std::vector<double> f{r->objective()};
   if (!std::isfinite(f[0])) return {skip(p, "the loss is not finite at the random start (" + num(f[0]) + ")")};
   for (int it = 1; it <= iterations; ++it) {
-    r->solver->step(r->W, r->H);
+    r->step();
     if (it % every == 0) {
-      f.push_back(r->objective(X));
+      f.push_back(r->objective());
       if (!std::isfinite(f.back()))
         return {fail(p, "the objective is " + num(f.back()) + " after iteration " + std::to_string(it))};
     }
@@ -532,7 +523,7 @@ Lines solver_zero_line(const Context& c, const Target& t, const Combo& k, bool r
   try {
     r = start(c, t, X, k.loss, kRank, 4);
     for (int it = 1; it <= iterations; ++it) {
-      r->solver->step(r->W, r->H);
+      r->step();
       const std::string bad = factors_ok(*r, X, kRank);
       if (!bad.empty()) return {fail(p, "after iteration " + std::to_string(it) + ": " + bad)};
     }
@@ -541,7 +532,7 @@ Lines solver_zero_line(const Context& c, const Target& t, const Combo& k, bool r
   } catch (const std::exception& e) {
     return {fail(p, std::string("threw an exception that is not nmfx::Error: ") + e.what())};
   }
-  const double f = r->objective(X);
+  const double f = r->objective();
   if (!std::isfinite(f)) return {fail(p, "the loss is " + num(f) + " after " + std::to_string(iterations) + " iterations")};
   return {pass(p, std::to_string(iterations) + " iterations, W and H finite and >= 0, loss " + sci(f))};
 }
@@ -552,13 +543,13 @@ Lines solver_stats(const Context& c, const Target& t, const Combo& k) {
   auto r = start(c, t, X, k.loss, kRank, 5);
   nmfx::Values v;
   for (int it = 0; it < 3; ++it) {
-    r->solver->step(r->W, r->H);
-    v = r->solver->stats();
+    r->step();
+    v = r->solver().stats();
     for (const auto& [name, value] : v)
       if (!std::isfinite(value)) return {fail(p, "stats() reports " + name + " = " + num(value))};
   }
-  static const std::set<std::string> reserved = {"iteration", "solver_seconds", "eval_seconds", "loss", "objective",
-                                                 "projected_gradient"};
+  const auto& columns = nmfx::Trace::reserved_columns();
+  const std::set<std::string> reserved(columns.begin(), columns.end());
   std::string names;
   for (const auto& [name, value] : v) {
     if (reserved.count(name)) return {fail(p, "stats() reports '" + name + "', a column the runner writes itself")};
@@ -675,7 +666,7 @@ Lines solver_max_time(const Context& c, const Target& t, const Combo& k) {
     auto r = start(c, t, X, k.loss, rank, 0);
     for (int i = 0; i < 10; ++i) {
       const auto t0 = Clock::now();
-      r->solver->step(r->W, r->H);
+      r->step();
       longest = std::max(longest, std::chrono::duration<double>(Clock::now() - t0).count());
     }
   }
@@ -988,8 +979,8 @@ Lines check_metric(const Context& c, const Target& t, DataKind kind) {
     }
     trace["eval_seconds"].push_back(0.0);
   }
-  static const std::set<std::string> reserved = {"iteration", "solver_seconds", "eval_seconds", "loss", "objective",
-                                                 "projected_gradient"};
+  const auto& columns = nmfx::Trace::reserved_columns();
+  const std::set<std::string> reserved(columns.begin(), columns.end());
   std::string names;
   for (const auto& [name, x] : v) {
     if (reserved.count(name)) return {fail(prop, "returns '" + name + "', a trace column the runner writes itself")};

@@ -245,6 +245,8 @@ int main(int argc, char** argv) {
     std::cout << "\n" << nmfx::summary_table(summary.results) << "\n";
     std::cout << summary.ok << " ok, " << summary.failed << " failed, " << summary.skipped << " skipped";
     if (summary.resumed) std::cout << ", " << summary.resumed << " kept from an earlier run";
+    if (summary.stale)
+      std::cout << ", " << summary.stale << " run again because a plugin changed since its earlier result";
     std::cout << "\nresults: " << summary.output << "/ (one <id>.json per run; summary.jsonl lists them all)\n";
     return summary.failed > 0 ? 1 : 0;
   } catch (const nmfx::Error& e) {

@@ -49,13 +49,14 @@ void select_blas_kernels(char** argv) {
   ::execv("/proc/self/exe", argv);  // returns only on failure: then go on with the kernels loaded
 }
 
-json environment() {
+namespace {
+
+json describe_environment() {
   json env;
   env["nmfx_version"] = NMFX_VERSION;
   env["git_commit"] = NMFX_GIT_COMMIT;
   env["compiler"] = NMFX_COMPILER;
   env["blas"] = blas_info();
-  env["blas_threads"] = blas_threads();
   env["cores"] = std::thread::hardware_concurrency();
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
@@ -71,6 +72,16 @@ json environment() {
   for (const char* var : {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "NMFX_BLAS_CORETYPE",
                           "NMFX_OPENBLAS_CORETYPE_BEFORE", "NMFX_PLUGIN_PATH"})
     if (const char* v = std::getenv(var)) env["env"][var] = v;
+  return env;
+}
+
+}  // namespace
+
+json environment() {
+  // What does not change while the process lives is read once, not once per cell.
+  static const json fixed = describe_environment();
+  json env = fixed;
+  env["blas_threads"] = blas_threads();
   return env;
 }
 

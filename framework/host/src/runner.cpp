@@ -110,111 +110,97 @@ json with_paths_resolved(const PluginDescriptor& d, json params, const std::stri
   return params;
 }
 
-// The last dataset loaded (cells are ordered dataset-outermost, so one is enough), or its error.
-struct DataCache {
-  std::string key;
-  std::shared_ptr<Data> data;
-  std::string error;
-};
-
-std::set<std::size_t> checkpoint_iterations(const json& checkpoints, std::size_t max_iter) {
-  std::set<std::size_t> out{0, max_iter};
-  if (checkpoints.contains("every")) {
-    const std::size_t k = checkpoints["every"];
-    for (std::size_t i = 0; i <= max_iter; i += k) out.insert(i);
-  } else {
-    const double n = checkpoints["log"];
-    for (int j = 0; j < static_cast<int>(n); ++j)
-      out.insert(static_cast<std::size_t>(std::llround(std::pow(static_cast<double>(max_iter), j / (n - 1)))));
-  }
-  return out;
-}
-
-// Appends value to trace column `key` at row `row`, padding with null where the column started late.
-void put(json& trace, const std::string& key, const json& value, std::size_t row) {
-  json& column = trace[key];
-  if (column.is_null()) column = json::array();
-  while (column.size() < row) column.push_back(nullptr);
-  column.push_back(value);
-}
-
 json plugin_record(const Registry& registry, PluginKind kind, const std::string& name) {
   const LoadedPlugin* p = registry.require(kind, name);
-  return {{"name", name}, {"version", p->descriptor->version}, {"file", p->path}};
+  return {{"name", name}, {"version", p->descriptor->version}, {"file", p->path}, {"library_hash", file_hash(p->path)}};
 }
 
-json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache, const fs::path& out) {
+// The statistics result.data records.
+json data_record(const Data& X) {
+  double max_entry = 0;
+  if (X.kind == DataKind::dense) {
+    for (double v : X.dense) max_entry = std::max(max_entry, v);
+  } else {
+    for (double v : X.sparse.values) max_entry = std::max(max_entry, v);
+  }
+  return {{"kind", to_string(X.kind)}, {"rows", X.rows()}, {"cols", X.cols()}, {"nnz", X.nnz},
+          {"norm", std::sqrt(X.norm_sq)}, {"max", max_entry}, {"info", X.info}};
+}
+
+const Data& load_data(const Spec& spec, const json& dataset, const Registry& registry, DataCache& cache) {
+  // Loaded once per distinct dataset parameters; a dataset that fails, fails its cells.
+  const std::string data_key = dataset.dump();
+  if (cache.key != data_key) {
+    cache = DataCache{data_key, nullptr, ""};
+    try {
+      const std::string name = dataset["name"];
+      const auto* d = registry.require(PluginKind::dataset, name)->descriptor;
+      auto loader = registry.create<Dataset>(name, with_paths_resolved(*d, dataset["params"], spec.dir));
+      auto data = std::make_shared<Data>(loader->load());
+      if (std::find(d->data_kinds.begin(), d->data_kinds.end(), data->kind) == d->data_kinds.end())
+        throw Error("dataset '" + name + "' returned " + to_string(data->kind) +
+                    " data, which its descriptor does not declare (data_kinds)");
+      finalize(*data, name);
+      cache.data = data;
+    } catch (const std::exception& e) {
+      cache.error = e.what();
+    }
+  }
+  if (!cache.data) throw Error(cache.error);
+  return *cache.data;
+}
+
+void save_npy_atomic(const fs::path& out, const std::string& file, const Matrix& M) {
+  const std::string tmp = (out / (file + ".tmp")).string();
+  write_npy(tmp, M);
+  fs::rename(tmp, out / file);
+}
+
+bool accepts(const std::vector<DataKind>& kinds, DataKind kind) {
+  return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
+}
+
+}  // namespace
+
+json plugin_records(const json& c, const Registry& registry) {
+  json plugins = json::object();
+  plugins["dataset"] = plugin_record(registry, PluginKind::dataset, c["dataset"]["name"]);
+  plugins["solver"] = plugin_record(registry, PluginKind::solver, c["solver"]["name"]);
+  plugins["loss"] = plugin_record(registry, PluginKind::loss, c["loss"]["name"]);
+  for (const auto& m : c["metrics"]) plugins["metrics"].push_back(plugin_record(registry, PluginKind::metric, m["name"]));
+  return plugins;
+}
+
+json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache, const fs::path& out,
+                  CellObserver* observer) {
   const json& c = cell.params;
-  json result = {{"schema_version", kResultsSchemaVersion},
-                 {"id", cell.id},
-                 {"spec", {{"name", spec.name}, {"file", spec.file}}},
-                 {"cell", c},
-                 {"status", "ok"},
-                 {"message", ""},
-                 {"stop_reason", nullptr}};
+  RunResult result;
+  result.id = cell.id;
+  result.spec = {{"name", spec.name}, {"file", spec.file}};
+  result.cell = c;
   json env = environment();
   env["started_at"] = utc_now();
-  json trace = json::object();
-  std::size_t iteration = 0;
-  double solver_seconds = 0, eval_seconds = 0;
+  std::unique_ptr<CellSession> session;
   try {
-    env["plugins"]["dataset"] = plugin_record(registry, PluginKind::dataset, c["dataset"]["name"]);
-    env["plugins"]["solver"] = plugin_record(registry, PluginKind::solver, c["solver"]["name"]);
-    env["plugins"]["loss"] = plugin_record(registry, PluginKind::loss, c["loss"]["name"]);
-    for (const auto& m : c["metrics"])
-      env["plugins"]["metrics"].push_back(plugin_record(registry, PluginKind::metric, m["name"]));
-
-    // Data: loaded once per distinct dataset parameters; a dataset that fails, fails its cells.
-    const std::string data_key = c["dataset"].dump();
-    if (cache.key != data_key) {
-      cache = DataCache{data_key, nullptr, ""};
-      try {
-        const std::string name = c["dataset"]["name"];
-        const auto* d = registry.require(PluginKind::dataset, name)->descriptor;
-        auto dataset = registry.create<Dataset>(name, with_paths_resolved(*d, c["dataset"]["params"], spec.dir));
-        auto data = std::make_shared<Data>(dataset->load());
-        if (std::find(d->data_kinds.begin(), d->data_kinds.end(), data->kind) == d->data_kinds.end())
-          throw Error("dataset '" + name + "' returned " + to_string(data->kind) +
-                      " data, which its descriptor does not declare (data_kinds)");
-        finalize(*data, name);
-        cache.data = data;
-      } catch (const std::exception& e) {
-        cache.error = e.what();
-      }
-    }
-    if (!cache.data) throw Error(cache.error);
-    const Data& X = *cache.data;
-    double max_entry = 0;
-    if (X.kind == DataKind::dense) {
-      for (double v : X.dense) max_entry = std::max(max_entry, v);
-    } else {
-      for (double v : X.sparse.values) max_entry = std::max(max_entry, v);
-    }
-    result["data"] = {{"kind", to_string(X.kind)}, {"rows", X.rows()}, {"cols", X.cols()}, {"nnz", X.nnz},
-                      {"norm", std::sqrt(X.norm_sq)}, {"max", max_entry}, {"info", X.info}};
+    env["plugins"] = plugin_records(c, registry);
+    const Data& X = load_data(spec, c["dataset"], registry, cache);
+    result.data = data_record(X);
     if (spec.save_factors && X.kind == DataKind::dense) {
       // X once per dataset, so that figures can show originals beside reconstructions.
       const std::string file = "data_" + stable_hash(c["dataset"]) + ".npy";
-      if (!fs::exists(out / file)) {
-        const std::string tmp = (out / (file + ".tmp")).string();
-        write_npy(tmp, X.dense);
-        fs::rename(tmp, out / file);
-      }
-      result["data"]["file"] = file;
+      if (!fs::exists(out / file)) save_npy_atomic(out, file, X.dense);
+      result.data["file"] = file;
     }
 
     const auto* solver_d = registry.require(PluginKind::solver, c["solver"]["name"])->descriptor;
     const auto* loss_d = registry.require(PluginKind::loss, c["loss"]["name"])->descriptor;
-    for (const auto* d : {solver_d, loss_d}) {
-      const auto& kinds = d->data_kinds;
-      if (std::find(kinds.begin(), kinds.end(), X.kind) == kinds.end()) {
-        result["status"] = "skipped";
-        result["message"] = std::string(to_string(d->kind)) + " '" + d->name + "' does not accept " +
-                            to_string(X.kind) + " data";
-        result["environment"] = env;
-        return result;
+    for (const auto* d : {solver_d, loss_d})
+      if (!accepts(d->data_kinds, X.kind)) {
+        result.status = run_status::skipped;
+        result.message = std::string(to_string(d->kind)) + " '" + d->name + "' does not accept " + to_string(X.kind) + " data";
+        result.environment = env;
+        return result.to_json();
       }
-    }
 
     const std::size_t rank = c["rank"];
     if (rank > std::min(X.rows(), X.cols()))
@@ -223,155 +209,93 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
     const int threads = c["threads"];
     set_threads(threads);
     env["blas_threads"] = blas_threads();
-    const std::string loss_name = c["loss"]["name"];
-    auto loss = registry.create<Loss>(loss_name, with_paths_resolved(*loss_d, c["loss"]["params"], spec.dir));
-    auto solver = registry.create<Solver>(c["solver"]["name"],
-                                          with_paths_resolved(*solver_d, c["solver"]["params"], spec.dir));
+
+    SessionSetup setup;
+    setup.solver = c["solver"]["name"];
+    setup.solver_params = with_paths_resolved(*solver_d, c["solver"]["params"], spec.dir);
+    setup.loss = c["loss"]["name"];
+    setup.loss_params = with_paths_resolved(*loss_d, c["loss"]["params"], spec.dir);
     // A metric that does not accept this kind of data is left out, and the result says so.
-    std::vector<std::shared_ptr<Metric>> metrics;
     for (const auto& m : c["metrics"]) {
-      const auto& kinds = registry.require(PluginKind::metric, m["name"])->descriptor->data_kinds;
-      if (std::find(kinds.begin(), kinds.end(), X.kind) == kinds.end()) {
-        result["skipped_metrics"].push_back(m["name"]);
+      if (!accepts(registry.require(PluginKind::metric, m["name"])->descriptor->data_kinds, X.kind)) {
+        result.skipped_metrics.push_back(m["name"]);
         continue;
       }
-      metrics.push_back(registry.create<Metric>(m["name"], m["params"]));
+      setup.metrics.emplace_back(m["name"], m["params"]);
     }
-
+    setup.rank = rank;
+    setup.threads = threads;
     const json& reg = c["regularization"];
     const double l1_ratio = reg["l1_ratio"];
-    const Penalty penalty{reg["alpha_W"].get<double>() * l1_ratio, reg["alpha_W"].get<double>() * (1 - l1_ratio),
-                          reg["alpha_H"].get<double>() * l1_ratio, reg["alpha_H"].get<double>() * (1 - l1_ratio)};
-
-    Matrix W, H;
-    initialize(c["init"], X, rank, c["seed"].get<std::uint64_t>(), spec.dir, W, H);
-    if (c["init_scaling"] == "optimal") scale_optimally(X, W, H, threads);
-    loss->prepare(X, rank);
-    Problem problem{X, *loss, loss_name, rank, threads, penalty};
-    solver->prepare(problem, W, H);
-    StationarityMeter stationarity;
-    const double pg_tol = c["stopping"]["pg_tol"];
-    if (pg_tol > 0) stationarity.prepare(X.rows(), X.cols(), rank);
-    double initial_pg = 0;
-
-    // Other losses a metric asks for, each prepared once.
-    std::map<std::string, std::shared_ptr<Loss>> other_losses;
-    auto loss_of = [&](const std::string& name) {
-      auto& l = other_losses[name];
-      if (!l) {
-        l = registry.create<Loss>(name, resolve_params(registry.require(PluginKind::loss, name)->descriptor->params,
-                                                       json::object()));
-        l->prepare(X, rank);
-      }
-      return l->value(X, W, H);
-    };
-
-    // Checkpoint: the clock is stopped; loss, metrics and the solver's inner statistics are recorded.
-    // Returns the objective, loss + penalty, which tol watches.
-    bool stationary = false;
-    auto evaluate = [&](bool after_step) {
-      const auto t0 = Clock::now();
-      const std::size_t row = trace.contains("iteration") ? trace["iteration"].size() : 0;
-      const double value = loss->value(X, W, H);
-      const double objective = value + penalty.value(W, H);
-      put(trace, "iteration", iteration, row);
-      put(trace, "solver_seconds", solver_seconds, row);
-      put(trace, "loss", value, row);
-      if (penalty.any()) put(trace, "objective", objective, row);
-      if (pg_tol > 0) {
-        // Lin (2007): stop when ||grad^P f|| <= pg_tol * ||grad^P f|| at the start.
-        const Stationarity s = stationarity.measure(X, *loss, penalty, W, H);
-        const double pg = std::hypot(s.projected_gradient_W, s.projected_gradient_H);
-        if (row == 0) initial_pg = pg;
-        put(trace, "projected_gradient", pg, row);
-        stationary = row > 0 && pg <= pg_tol * initial_pg;
-      }
-      MetricContext context{X, W, H, iteration, value, loss_name, *loss, penalty, rank, c, trace, loss_of};
-      for (auto& m : metrics)
-        for (const auto& [k, v] : m->evaluate(context)) put(trace, k, v, row);
-      if (after_step)
-        for (const auto& [k, v] : solver->stats()) put(trace, k, v, row);
-      eval_seconds += seconds_since(t0);
-      put(trace, "eval_seconds", eval_seconds, row);
-      if (!std::isfinite(objective))
-        throw Error("loss is " + std::string(std::isnan(objective) ? "NaN" : "infinite") + " at iteration " +
-                    std::to_string(iteration) + " (diverged)");
-      return objective;
-    };
-
-    const std::size_t max_iter = c["stopping"]["max_iter"];
-    const double max_time = c["stopping"]["max_time_s"];
-    const double tol = c["stopping"]["tol"];
-    const auto checkpoints = checkpoint_iterations(c["checkpoints"], max_iter);
-    double previous = evaluate(false);
-    std::string stop_reason = "max_iter";
-    while (iteration < max_iter) {
-      const auto t0 = Clock::now();
-      solver->step(W, H);
-      solver_seconds += seconds_since(t0);
-      ++iteration;
-      const bool out_of_time = max_time > 0 && solver_seconds >= max_time;
-      if (checkpoints.count(iteration) || out_of_time) {
-        const double value = evaluate(true);
-        // tol: relative decrease of the loss since the previous checkpoint.
-        if (tol > 0 && previous - value <= tol * previous) {
-          stop_reason = "tol";
-          break;
-        }
-        if (stationary) {
-          stop_reason = "pg_tol";
-          break;
-        }
-        previous = value;
-      }
-      if (out_of_time) {
-        stop_reason = "max_time_s";
-        break;
-      }
-    }
-    result["stop_reason"] = stop_reason;
+    setup.penalty = {reg["alpha_W"].get<double>() * l1_ratio, reg["alpha_W"].get<double>() * (1 - l1_ratio),
+                     reg["alpha_H"].get<double>() * l1_ratio, reg["alpha_H"].get<double>() * (1 - l1_ratio)};
+    setup.cell = c;
+    auto [W, H] = CellSession::initial_factors(c["init"], c["init_scaling"], X, rank, c["seed"].get<std::uint64_t>(),
+                                               spec.dir, threads);
+    session = std::make_unique<CellSession>(registry, X, std::move(setup), std::move(W), std::move(H));
+    auto rules = make_stopping_rules(c["stopping"]);
+    result.stop_reason =
+        session->run(rules, checkpoint_iterations(c["checkpoints"], c["stopping"]["max_iter"]), observer);
     if (spec.save_factors) {
       // Written before the result that names them, each atomically.
-      for (const auto& [name, M] : {std::pair<const char*, const Matrix*>{"W", &W}, {"H", &H}}) {
+      for (const auto& [name, M] : {std::pair<const char*, const Matrix*>{"W", &session->W()}, {"H", &session->H()}}) {
         const std::string file = cell.id + "." + name + ".npy";
-        const std::string tmp = (out / (file + ".tmp")).string();
-        write_npy(tmp, *M);
-        fs::rename(tmp, out / file);
-        result["factors"][name] = file;
+        save_npy_atomic(out, file, *M);
+        result.factors[name] = file;
       }
     }
   } catch (const std::exception& e) {
-    result["status"] = "failed";
-    result["message"] = e.what();
+    result.status = run_status::failed;
+    result.message = e.what();
+    result.stop_reason.reset();
   } catch (...) {
-    result["status"] = "failed";
-    result["message"] = "unknown exception";
+    result.status = run_status::failed;
+    result.message = "unknown exception";
+    result.stop_reason.reset();
   }
-  result["iterations"] = iteration;
-  result["solver_seconds"] = solver_seconds;
-  result["eval_seconds"] = eval_seconds;
-  result["trace"] = trace;
-  json final_values = json::object();
-  if (trace.contains("iteration"))
-    for (auto it = trace.begin(); it != trace.end(); ++it) final_values[it.key()] = it->back();
-  result["final"] = final_values;
+  if (session) {
+    result.iterations = session->iteration();
+    result.solver_seconds = session->solver_seconds();
+    result.eval_seconds = session->eval_seconds();
+    result.trace = session->trace().columns();
+  }
+  if (result.trace.contains("iteration"))
+    for (auto it = result.trace.begin(); it != result.trace.end(); ++it) result.final_values[it.key()] = it->back();
   env["finished_at"] = utc_now();
-  result["environment"] = env;
-  return result;
+  result.environment = env;
+  return result.to_json();
 }
 
-bool complete_ok(const std::string& path, json* out) {
+Reuse reusable(const std::string& path, const json& plugins, json* out) {
   std::ifstream in(path);
-  if (!in) return false;
+  if (!in) return Reuse::missing;
   try {
     json j = json::parse(in);
-    if (j.value("schema_version", 0) != kResultsSchemaVersion || j.value("status", "") != "ok") return false;
+    if (j.value("schema_version", 0) != kResultsSchemaVersion || j.value("status", "") != "ok") return Reuse::missing;
+    // The same plugins by name, version and library content; a record without hashes (older
+    // results) cannot show that it is, so it is stale too.
+    auto same = [](const json& a, const json& b) {
+      return a.is_object() && b.is_object() && a.value("name", "") == b.value("name", "") &&
+             a.value("version", "") == b.value("version", "") && !b.value("library_hash", "").empty() &&
+             a.value("library_hash", "") == b.value("library_hash", "");
+    };
+    const json& recorded = j["environment"]["plugins"];
+    bool fresh = recorded.is_object();
+    for (const char* part : {"dataset", "solver", "loss"}) fresh = fresh && same(recorded[part], plugins[part]);
+    const json none = json::array();
+    const json& rm = fresh && recorded.contains("metrics") ? recorded["metrics"] : none;
+    const json& pm = plugins.contains("metrics") ? plugins["metrics"] : none;
+    fresh = fresh && rm.size() == pm.size();
+    for (std::size_t k = 0; fresh && k < rm.size(); ++k) fresh = same(rm[k], pm[k]);
+    if (!fresh) return Reuse::stale;
     if (out) *out = std::move(j);
-    return true;
+    return Reuse::fresh;
   } catch (...) {
-    return false;
+    return Reuse::missing;
   }
 }
+
+namespace {
 
 std::string format_seconds(double s) {
   std::ostringstream os;
@@ -384,31 +308,6 @@ std::string format_seconds(double s) {
 }
 
 }  // namespace
-
-// One flat record per run, for pandas: pd.read_json("summary.jsonl", lines=True).
-json flat_record(const json& r) {
-  json f = {{"id", r["id"]},
-            {"status", r["status"]},
-            {"message", r["message"]},
-            {"stop_reason", r["stop_reason"]},
-            {"iterations", r["iterations"]},
-            {"solver_seconds", r["solver_seconds"]},
-            {"eval_seconds", r["eval_seconds"]},
-            {"rank", r["cell"]["rank"]},
-            {"seed", r["cell"]["seed"]},
-            {"file", r["id"].get<std::string>() + ".json"}};
-  for (const char* part : {"dataset", "solver", "loss"}) {
-    f[part] = r["cell"][part]["name"];
-    for (auto it = r["cell"][part]["params"].begin(); it != r["cell"][part]["params"].end(); ++it)
-      f[std::string(part) + "." + it.key()] = *it;
-  }
-  for (auto it = r["cell"]["init"].begin(); it != r["cell"]["init"].end(); ++it) f["init." + it.key()] = *it;
-  f["init_scaling"] = r["cell"]["init_scaling"];
-  for (auto it = r["cell"]["regularization"].begin(); it != r["cell"]["regularization"].end(); ++it) f[it.key()] = *it;
-  for (auto it = r["final"].begin(); it != r["final"].end(); ++it)
-    if (!f.contains(it.key())) f[it.key()] = *it;
-  return f;
-}
 
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
                     const RunOptions& options, std::ostream& progress) {
@@ -435,51 +334,56 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
   }
 
   DataCache cache;
+  SummaryWriter summary_file((out / "summary.jsonl").string());
+  // What the summary table needs, not the trace or the environment: memory stays small on big grids.
+  auto keep = [&](json r) {
+    r.erase("trace");
+    r.erase("environment");
+    summary.results.push_back(std::move(r));
+  };
   const auto t_start = Clock::now();
   std::size_t ran = 0;
+  const std::size_t width = std::to_string(cells.size()).size();
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const Cell& cell = cells[i];
     const std::string path = (out / (cell.id + ".json")).string();
     json result;
-    if (options.resume && complete_ok(path, &result)) {
-      ++summary.resumed;
-      summary.results.push_back(std::move(result));
-      continue;
+    if (options.resume) {
+      const Reuse reuse = reusable(path, plugin_records(cell.params, registry), &result);
+      if (reuse == Reuse::fresh) {
+        ++summary.resumed;
+        summary_file.append(result);
+        keep(std::move(result));
+        continue;
+      }
+      summary.stale += reuse == Reuse::stale;
     }
     const json& c = cell.params;
-    const std::string what = c["dataset"]["name"].get<std::string>() + " " + c["solver"]["name"].get<std::string>() +
-                             " " + c["loss"]["name"].get<std::string>() + " rank=" + c["rank"].dump() +
-                             " seed=" + c["seed"].dump();
-    result = run_cell(spec, cell, registry, cache, out);
+    result = run_one_cell(spec, cell, registry, cache, out, nullptr);
     write_file_atomic(path, result.dump(1));
+    summary_file.append(result);
     ++ran;
     const std::string status = result["status"];
     summary.ok += status == "ok";
     summary.failed += status == "failed";
     summary.skipped += status == "skipped";
-    summary.results.push_back(result);
-
-    std::string summary_text;
-    for (const auto& r : summary.results) summary_text += flat_record(r).dump() + "\n";
-    write_file_atomic((out / "summary.jsonl").string(), summary_text);
 
     const double elapsed = seconds_since(t_start);
     const std::size_t left = cells.size() - i - 1;
     std::ostringstream line;
-    line << "[" << std::setw(std::to_string(cells.size()).size()) << i + 1 << "/" << cells.size() << "] "
-         << std::left << std::setw(7) << status << std::right << what << "  "
+    line << "[" << std::setw(static_cast<int>(width)) << i + 1 << "/" << cells.size() << "] " << std::left
+         << std::setw(7) << status << std::right << c["dataset"]["name"].get<std::string>() << " "
+         << c["solver"]["name"].get<std::string>() << " " << c["loss"]["name"].get<std::string>()
+         << " rank=" << c["rank"].dump() << " seed=" << c["seed"].dump() << "  "
          << format_seconds(result["solver_seconds"].get<double>());
     if (status == "ok" && result["final"].contains("relative_error"))
       line << "  relative_error=" << std::setprecision(3) << result["final"]["relative_error"].get<double>();
     if (status != "ok") line << "  " << result["message"].get<std::string>();
     if (left > 0) line << "  (eta " << format_seconds(elapsed / static_cast<double>(ran) * static_cast<double>(left)) << ")";
-    progress << line.str() << std::endl;
+    progress << line.str() << '\n';
+    keep(std::move(result));
   }
-  if (ran == 0 && !cells.empty()) {
-    std::string summary_text;
-    for (const auto& r : summary.results) summary_text += flat_record(r).dump() + "\n";
-    write_file_atomic((out / "summary.jsonl").string(), summary_text);
-  }
+  progress.flush();
   return summary;
 }
 

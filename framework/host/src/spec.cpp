@@ -31,7 +31,7 @@ const std::vector<std::string> kTopKeys = {"name",    "description", "datasets",
                                            "ranks",   "seeds",       "repeats",  "init",        "stopping",
                                            "metrics", "checkpoints", "threads",  "output",      "plugin_paths",
                                            "regularization", "init_scaling", "save_factors"};
-const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol"};
+const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol", "target"};
 const std::vector<std::string> kRegularizationKeys = {"alpha_W", "alpha_H", "l1_ratio"};
 const std::vector<std::string> kInitKeys = {"method", "distribution", "scale", "W", "H"};
 const std::vector<std::string> kCheckpointKeys = {"every", "log"};
@@ -95,12 +95,15 @@ class Reader {
     fail(node, key, "expected a value or a list of values");
   }
 
-  json map_of_axes(const YAML::Node& node, const std::string& key, const std::vector<std::string>& allowed) {
+  // `nested`: a key whose value the caller reads itself (left out here).
+  json map_of_axes(const YAML::Node& node, const std::string& key, const std::vector<std::string>& allowed,
+                   const std::string& nested = "") {
     if (!node.IsMap()) fail(node, key, "expected a mapping");
     check_keys(node, key, allowed);
     json out = json::object();
     for (const auto& kv : node) {
       const std::string k = kv.first.as<std::string>();
+      if (k == nested) continue;
       out[k] = value_or_axis(kv.second, key + "." + k);
     }
     return out;
@@ -254,7 +257,27 @@ Spec parse_spec(const std::string& file) {
              param_choice("init_scaling", "none", {"none", "optimal"}, ""));
 
   spec.stopping = json{{"max_iter", 200}, {"max_time_s", 0.0}, {"tol", 0.0}, {"pg_tol", 0.0}};
-  if (const auto stopping = root["stopping"]) spec.stopping.update(r.map_of_axes(stopping, "stopping", kStoppingKeys));
+  if (const auto stopping = root["stopping"]) {
+    spec.stopping.update(r.map_of_axes(stopping, "stopping", kStoppingKeys, "target"));
+    // target: {column: value, ...}: stop when a trace column is <= its value. Present in the cell
+    // only when given, so that the ids of cells without it do not change.
+    if (const auto target = stopping["target"]) {
+      if (!target.IsMap() || target.size() == 0)
+        r.fail(target, "stopping.target", "expected a mapping of trace column: value, e.g. {relative_error: 1e-3}");
+      json t = json::object();
+      for (const auto& kv : target) {
+        const std::string column = kv.first.as<std::string>();
+        const std::string key = "stopping.target." + column;
+        spec.lines[key] = Reader::line(kv.first);
+        const json v = kv.second.IsScalar() ? Reader::scalar(kv.second) : json();
+        if (!v.is_number() || !std::isfinite(v.get<double>()))
+          r.fail(kv.second, key, "expected a finite number (the value at which the run stops), got " +
+                                     (v.is_null() ? std::string("a list or mapping") : v.dump()));
+        t[column] = v.get<double>();
+      }
+      spec.stopping["target"] = t;
+    }
+  }
   check_axis(spec, spec.stopping, "stopping", param_int("max_iter", 200, "", 0));
   check_axis(spec, spec.stopping, "stopping", param_real("max_time_s", 0, "", 0));
   check_axis(spec, spec.stopping, "stopping", param_real("tol", 0, "", 0, 1));

@@ -32,12 +32,20 @@ class Registry {
   /// One line per library that was refused or shadowed.
   const std::vector<std::string>& problems() const { return problems_; }
 
-  /// Creates an instance of plugin `name` with resolved parameters. The returned pointer owns a
-  /// reference to the library. Throws nmfx::Error if there is no such plugin.
+  /// Creates an instance of plugin `name`. `params` are resolved against the plugin's schema first
+  /// (defaults filled in, values checked), so no caller needs to. The returned pointer owns a
+  /// reference to the library. Throws nmfx::Error if there is no such plugin, ParamError if a
+  /// parameter is unknown or invalid.
   template <class Interface>
   std::shared_ptr<Interface> create(const std::string& name, const json& params) const {
     const LoadedPlugin* p = require(kind_of<Interface>(), name);
-    Params resolved(params);
+    json values;
+    try {
+      values = resolve_params(p->descriptor->params, params);
+    } catch (const ParamError& e) {
+      throw ParamError(e.key, std::string(to_string(p->descriptor->kind)) + " '" + name + "': " + e.what());
+    }
+    Params resolved(values);
     auto* object = static_cast<Interface*>(p->descriptor->create(resolved));
     auto library = p->library;
     return std::shared_ptr<Interface>(object, [library](Interface* o) { delete o; });

@@ -1,26 +1,52 @@
 #pragma once
 /// @file runner.hpp
 /// Runs the cells of a grid, one at a time, and writes one JSON result per cell.
+#include <filesystem>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <nmfx/host/cell_session.hpp>
 #include <nmfx/host/grid.hpp>
+#include <nmfx/host/results.hpp>
 
 namespace nmfx {
 
-constexpr int kResultsSchemaVersion = 1;
+/// The last dataset loaded (cells are ordered dataset-outermost, so one is enough), or its error.
+struct DataCache {
+  std::string key;
+  std::shared_ptr<Data> data;
+  std::string error;
+};
+
+/// Runs one cell of a grid in a CellSession and returns its complete result document
+/// (RunResult::to_json()). Never throws for a failing cell: the result says failed, and why.
+json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache,
+                  const std::filesystem::path& out, CellObserver* observer);
+
+/// environment.plugins of a cell: name, version, library file and library_hash of its dataset,
+/// solver, loss and metrics.
+json plugin_records(const json& cell, const Registry& registry);
+
+/// Whether the result at `path` may be kept by --resume: complete, schema current, status ok, and
+/// made by the same plugins (names, versions and library hashes) as `plugins` (plugin_records).
+enum class Reuse { missing, stale, fresh };
+Reuse reusable(const std::string& path, const json& plugins, json* result);
 
 struct RunOptions {
-  bool resume = false;  ///< skip cells whose result file is complete (status ok)
+  bool resume = false;  ///< keep cells whose result is complete (status ok) and whose plugins are unchanged
   bool force = false;   ///< run cells again even if their result exists
   std::string output;   ///< overrides the spec's output folder when not empty
 };
 
 struct RunSummary {
   int ok = 0, failed = 0, skipped = 0, resumed = 0;
+  int stale = 0;  ///< results found by --resume but made by a plugin that has changed since: run again
   std::string output;
-  std::vector<json> results;  ///< every result of the grid, in grid order
+  /// Every result of the grid, in grid order, without its trace and environment (what the summary
+  /// table needs; the full results are in the output folder).
+  std::vector<json> results;
 };
 
 /// Runs every cell. A failing cell is recorded and the grid goes on. Throws SpecError only before
@@ -28,19 +54,12 @@ struct RunSummary {
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
                     const RunOptions& options, std::ostream& progress);
 
-/// One flat record of a result (what summary.jsonl holds): id, status, plugin names and their
-/// parameters as "solver.eps", rank, seed, init, regularization, and every final value.
-json flat_record(const json& result);
-
 /// The table printed after a run: one row per (dataset, solver, loss, rank), mean +- sd over seeds.
 std::string summary_table(const std::vector<json>& results);
 
 /// The checks every dataset's X gets (finite, nonnegative, not empty, not all zero; errors name the
 /// dataset, the count and the first position) and the statistics solvers rely on (norm_sq, mean, nnz).
 void finalize(Data& X, const std::string& dataset);
-
-/// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half.
-void write_file_atomic(const std::string& path, const std::string& text);
 
 /// Facts about this build and machine, recorded in every result.
 json environment();
