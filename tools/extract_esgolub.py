@@ -92,7 +92,7 @@ def main():
     with open(f"{out}/esgolub_samples.csv", "w") as f:
         f.write("sample,ALL.AML,Cell\n")
         for s, a, c in zip(samples, all_aml, cell):
-            f.write(f"{s},{a},{'-' if c is None or c == 'NA' else c}\n")
+            f.write(f"{s},{a},{c if c and c != 'NA' else '-'}\n")
     print(f"extract_esgolub: {matrix.shape[0]} x {matrix.shape[1]} matrix, "
           f"{all_aml.count('ALL')} ALL ({cell.count('B-cell')} B-cell, {cell.count('T-cell')} T-cell), "
           f"{all_aml.count('AML')} AML")

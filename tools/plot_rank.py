@@ -59,7 +59,7 @@ def rank_selection(dirs, out, save):
                 ax.grid(True, alpha=0.3)
                 if len(values) > 1:
                     ax.legend(fontsize=8)
-            fig.suptitle(f"Rank selection: {survey['label']}", fontsize=10)
+            fig.suptitle(f"Rank selection: {survey['label']}", fontsize=10, y=1.1)
             paths += save(fig, out, f"rank_selection_{s}")
             heatmaps = [r for r in analyses.get("consensus", {}).get("per_rank", []) if "heatmap" in r["result"]]
             if heatmaps:

@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
 
   nmfx_new_plugin::Options new_options;
   auto* new_plugin = app.add_subcommand("new-plugin", "write a ready plugin folder: CMakeLists.txt, a working source, README, a test");
-  new_plugin->add_option("kind", new_options.kind, "dataset, loss, solver or metric")->required();
+  new_plugin->add_option("kind", new_options.kind, "dataset, loss, solver, metric or analysis")->required();
   new_plugin->add_option("name", new_options.name, "the plugin's name, a C identifier (e.g. my_solver)")->required();
   new_plugin->add_option("--dir", new_options.dir, "where to create the folder <name>/")->capture_default_str();
 
