@@ -1,4 +1,4 @@
-# nmfx_add_plugin(<name> KIND <dataset|loss|solver|metric> SOURCES <files...>
+# nmfx_add_plugin(<name> KIND <dataset|loss|solver|metric|analysis> SOURCES <files...>
 #                 [LIBRARIES <libs...>] [OUTPUT_DIRECTORY <dir>]
 #                 [INSTALL | NO_INSTALL] [INSTALL_DESTINATION <dir>])
 #
@@ -23,8 +23,8 @@ function(nmfx_add_plugin name)
   if(P_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "nmfx_add_plugin(${name}): unknown arguments: ${P_UNPARSED_ARGUMENTS}")
   endif()
-  if(NOT P_KIND MATCHES "^(dataset|loss|solver|metric)$")
-    message(FATAL_ERROR "nmfx_add_plugin(${name}): KIND must be dataset, loss, solver or metric, not '${P_KIND}'")
+  if(NOT P_KIND MATCHES "^(dataset|loss|solver|metric|analysis)$")
+    message(FATAL_ERROR "nmfx_add_plugin(${name}): KIND must be dataset, loss, solver, metric or analysis, not '${P_KIND}'")
   endif()
   if(NOT P_SOURCES)
     message(FATAL_ERROR "nmfx_add_plugin(${name}): SOURCES is empty")

@@ -2,7 +2,9 @@
 """Figures of the NMF papers from nmfx results folders (headless; PNG and SVG).
 
     tools/plot.py convergence RESULTS [RESULTS ...]   E(t) against seconds and iterations (seed 000 Fig. 4-5)
-    tools/plot.py rank RESULTS                         error and sparsity against rank (seed 001 Fig. 2 and 4)
+    tools/plot.py rank RESULTS                         error and sparsity against rank (seed 001 Fig. 2 and 4);
+                                                       with `nmfx analyze RESULTS` first, also the rank-selection
+                                                       criteria and consensus heatmaps (tools/plot_rank.py)
     tools/plot.py compression RESULTS                  quality against compression ratio (seed 000 Fig. 12)
     tools/plot.py pictures RESULTS                     components montage and reconstructions (seed 001 Fig. 1, 3)
     tools/plot.py all RESULTS                          every figure that the results allow
@@ -343,6 +345,9 @@ def main(argv=None):
         made += convergence(runs, out)
     if a.figure in ("rank", "all"):
         made += rank_study(runs, out)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from plot_rank import rank_selection  # noqa: E402
+        made += rank_selection(a.results, out, save)
     if a.figure in ("compression", "all"):
         made += compression(runs, out)
     if a.figure in ("pictures", "all"):

@@ -53,6 +53,11 @@ for kind in "$@"; do
   ctest --test-dir "$dir/build" --output-on-failure > "$work/ctest_$kind.log" || { cat "$work/ctest_$kind.log"; exit 1; }
   (cd "$dir" && "$nmfx" run try.yaml > "$work/try_$kind.log" 2>&1) || { cat "$work/try_$kind.log"; exit 1; }
   grep -q " 0 failed, 0 skipped" "$work/try_$kind.log"
+  if [ "$kind" = analysis ]; then
+    (cd "$dir" && "$nmfx" analyze "runs/try_$name" --plugin-path build --analysis "$name" > "$work/analyze.log" 2>&1) ||
+      { cat "$work/analyze.log"; exit 1; }
+    grep -q "$name: rank" "$work/analyze.log" || { echo "FAIL: $name chose no rank"; cat "$work/analyze.log"; exit 1; }
+  fi
 
   if [ "$kind" = solver ]; then
     mkdir -p "$work/grid" && cd "$work/grid"

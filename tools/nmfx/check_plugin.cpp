@@ -398,6 +398,63 @@ Lines check_create(const Context& c, const Target& t) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Analyses: a survey of ranks 2..4, four runs each, factors of a planted rank-3 matrix plus noise,
+// with the final values rank-selection analyses read (loss, relative_error, train/test_rmse).
+
+std::vector<nmfx::RunGroup> analysis_survey(std::vector<std::vector<std::pair<Matrix, Matrix>>>& factors) {
+  std::vector<nmfx::RunGroup> groups;
+  const std::size_t M = 20, N = 16, runs = 4;
+  factors.clear();
+  for (std::size_t rank = 2; rank <= 4; ++rank) {
+    nmfx::RunGroup g;
+    g.rank = rank;
+    g.key = {{"rank", rank}};
+    factors.emplace_back();
+    for (std::size_t r = 0; r < runs; ++r) {
+      nmfx::Rng rng(1000 * rank + r);
+      Matrix W = uniform(M, rank, rng, 0.0, 1.0), H = uniform(rank, N, rng, 0.0, 1.0);
+      factors.back().push_back({W, H});
+      const double e = 1.0 / static_cast<double>(rank) + 0.01 * static_cast<double>(r);
+      g.runs.push_back({{"id", "run" + std::to_string(rank) + "_" + std::to_string(r)},
+                        {"cell", {{"rank", rank}, {"seed", r}}},
+                        {"final", {{"loss", e}, {"relative_error", e}, {"train_rmse", e}, {"test_rmse", e + 0.1 * rank}}}});
+    }
+    const std::size_t index = factors.size() - 1;
+    g.factor = [&factors, index](std::size_t run, const std::string& which) {
+      return which == "W" ? factors[index][run].first : factors[index][run].second;
+    };
+    groups.push_back(std::move(g));
+  }
+  return groups;
+}
+
+Lines check_analysis(const Context& c, const Target& t) {
+  const std::string p = "values on a survey of random runs";
+  std::vector<std::vector<std::pair<Matrix, Matrix>>> factors;
+  auto groups = analysis_survey(factors);
+  auto analysis = c.registry.create<nmfx::Analysis>(desc(t).name, t.params);
+  std::vector<nmfx::RankResult> results;
+  for (auto& g : groups) {
+    g.output_dir = c.tmp.string();
+    g.file_prefix = "rank" + std::to_string(g.rank) + "_";
+    const json first = analysis->analyze(g), second = analysis->analyze(g);
+    if (!first.is_object() || !first.contains("values") || !first["values"].is_object())
+      return {fail(p, "analyze() returned no \"values\" object: " + first.dump().substr(0, 200))};
+    for (auto it = first["values"].begin(); it != first["values"].end(); ++it)
+      if (!it->is_null() && !(it->is_number() && std::isfinite(it->get<double>())))
+        return {fail(p, "value '" + it.key() + "' is neither a finite number nor null: " + it->dump())};
+    if (first != second) return {fail(p, "two calls on the same group gave different results")};
+    results.push_back({g.rank, first});
+  }
+  std::string why;
+  const std::size_t chosen = analysis->choose(results, why);
+  if (chosen != 0 && (chosen < 2 || chosen > 4))
+    return {fail(p, "choose() returned rank " + std::to_string(chosen) + ", not one of the ranks 2..4 (or 0)")};
+  return {pass(p, "finite, repeatable values at ranks 2..4; chooses " + (chosen ? std::to_string(chosen) : "none") +
+                      (why.empty() ? "" : " (" + why + ")"))};
+}
+
+// ---------------------------------------------------------------------------------------------
 // Solvers
 
 constexpr std::size_t kM = 40, kN = 30, kRank = 4;
@@ -1115,6 +1172,11 @@ Tally check_one(const nmfx::Registry& registry, const nmfx::LoadedPlugin* p, con
           run(std::string("finite on random factors [") + k + "]", [&] { return check_metric(c, t, kind_from(k)); });
       break;
 
+    case PluginKind::analysis:
+      run("creates", [&] { return check_create<nmfx::Analysis>(c, t); });
+      run("values on a survey of random runs", [&] { return check_analysis(c, t); });
+      break;
+
     case PluginKind::solver: {
       run("creates", [&] { return check_create<nmfx::Solver>(c, t); });
       // The losses to try: those declared (frobenius and kl for "any"), as far as they are installed.
@@ -1181,8 +1243,8 @@ Tally check_one(const nmfx::Registry& registry, const nmfx::LoadedPlugin* p, con
 int run(const Options& options, std::ostream& out) {
   if (options.targets.empty() && !options.all) throw nmfx::Error("check-plugin: give a plugin library or name, or --all");
   if (!options.kind.empty() && options.kind != "dataset" && options.kind != "loss" && options.kind != "solver" &&
-      options.kind != "metric")
-    throw nmfx::Error("check-plugin: --kind must be dataset, loss, solver or metric, not '" + options.kind + "'");
+      options.kind != "metric" && options.kind != "analysis")
+    throw nmfx::Error("check-plugin: --kind must be dataset, loss, solver, metric or analysis, not '" + options.kind + "'");
 
   // A scratch folder: links to the libraries given by path (the registry scans folders), and the
   // runner's spec and results.

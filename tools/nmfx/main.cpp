@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "analyze.hpp"
 #include "bench.hpp"
 #include "check_plugin.hpp"
 #include "new_plugin.hpp"
@@ -104,8 +105,8 @@ int list_plugins(const std::string& kind_filter) {
     std::cout << "    file: " << p->path << "\n";
   }
   if (!kind_filter.empty() && kind_filter != "dataset" && kind_filter != "loss" && kind_filter != "solver" &&
-      kind_filter != "metric") {
-    std::cerr << "nmfx list: unknown kind '" << kind_filter << "' (dataset, loss, solver, metric)\n";
+      kind_filter != "metric" && kind_filter != "analysis") {
+    std::cerr << "nmfx list: unknown kind '" << kind_filter << "' (dataset, loss, solver, metric, analysis)\n";
     return 2;
   }
   if (!any) std::cout << "no plugins found in: " << nmfx::json(nmfx::plugin_dirs()).dump() << "\n";
@@ -146,10 +147,19 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check a spec and its plugins without running anything");
   validate->add_option("spec", spec_file, "experiment spec (YAML)")->required();
   auto* list = app.add_subcommand("list", "list the plugins found, with their parameters");
-  list->add_option("kind", kind, "dataset, loss, solver or metric (with --markdown, also a plugin's name)");
+  list->add_option("kind", kind, "dataset, loss, solver, metric or analysis (with --markdown, also a plugin's name)");
   bool markdown = false;
   list->add_flag("--markdown", markdown,
                  "each plugin's parameter table in Markdown, as its README holds it (tools/update-plugin-docs)");
+
+  nmfx_analyze::Options analyze_options;
+  auto* analyze = app.add_subcommand("analyze", "rank selection: run analysis plugins on the runs of each rank, choose a rank");
+  analyze->add_option("results", analyze_options.dirs, "results folders (with saved factors for consensus and stability)")
+      ->required();
+  analyze->add_option("--analysis", analyze_options.analyses, "analysis to run (repeatable; default: every one that applies)");
+  analyze->add_option("--param", analyze_options.params, "analysis.key=value, e.g. consensus.cophenetic_samples=2000 (repeatable)")
+      ->allow_extra_args(false);
+  analyze->add_option("--plugin-path", analyze_options.plugin_paths, "another folder of plugins (repeatable)");
 
   nmfx_bench::Options bench_options;
   auto* bench = app.add_subcommand("bench", "time one iteration of solvers against the products with X it cannot avoid");
@@ -179,7 +189,7 @@ int main(int argc, char** argv) {
 
   nmfx_new_plugin::Options new_options;
   auto* new_plugin = app.add_subcommand("new-plugin", "write a ready plugin folder: CMakeLists.txt, a working source, README, a test");
-  new_plugin->add_option("kind", new_options.kind, "dataset, loss, solver or metric")->required();
+  new_plugin->add_option("kind", new_options.kind, "dataset, loss, solver, metric or analysis")->required();
   new_plugin->add_option("name", new_options.name, "the plugin's name, a C identifier (e.g. my_solver)")->required();
   new_plugin->add_option("--dir", new_options.dir, "where to create the folder <name>/")->capture_default_str();
 
@@ -187,7 +197,7 @@ int main(int argc, char** argv) {
   bool check_no_fork = false;
   auto* check = app.add_subcommand("check-plugin", "run the conformance suite on plugins: one PASS/FAIL line per property");
   check->add_option("plugin", check_options.targets, "a plugin library (path to a .so) or a plugin name (repeatable)");
-  check->add_option("--kind", check_options.kind, "with a name: dataset, loss, solver or metric");
+  check->add_option("--kind", check_options.kind, "with a name: dataset, loss, solver, metric or analysis");
   check->add_option("--param", check_options.params, "key=value: a parameter of the plugin under test (repeatable)")
       ->allow_extra_args(false);
   check->add_flag("--all", check_options.all, "check every plugin found (built-in and NMFX_PLUGIN_PATH)");
@@ -208,6 +218,7 @@ int main(int argc, char** argv) {
       return nmfx_check::run(check_options, std::cout);
     }
     if (*bench) return nmfx_bench::run(bench_options);
+    if (*analyze) return nmfx_analyze::run(analyze_options, std::cout);
     if (*report) {
       auto split = [](const std::string& s) {
         std::vector<std::string> out;

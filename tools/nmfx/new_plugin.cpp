@@ -85,9 +85,9 @@ std::string package_hint() {
 }  // namespace
 
 int run(const Options& o, std::ostream& out) {
-  static const std::set<std::string> kinds = {"dataset", "loss", "solver", "metric"};
+  static const std::set<std::string> kinds = {"dataset", "loss", "solver", "metric", "analysis"};
   if (!kinds.count(o.kind))
-    throw nmfx::Error("new-plugin: unknown kind '" + o.kind + "' (dataset, loss, solver or metric)");
+    throw nmfx::Error("new-plugin: unknown kind '" + o.kind + "' (dataset, loss, solver, metric or analysis)");
   if (!is_identifier(o.name))
     throw nmfx::Error("new-plugin: '" + o.name +
                       "' is not a valid name: use a C identifier (letters, digits and '_', not starting with a digit)");
@@ -113,7 +113,8 @@ int run(const Options& o, std::ostream& out) {
       {"solver", "Lee & Seung's multiplicative updates for the Frobenius loss"},
       {"loss", "the beta-divergence, 1 <= beta <= 2, with its gradient split"},
       {"dataset", "Poisson counts of a planted low-rank rate matrix"},
-      {"metric", "the largest entry of W and of H"}};
+      {"metric", "the largest entry of W and of H"},
+      {"analysis", "the smallest rank whose mean relative error reaches a target"}};
   const std::vector<File> files = {
       {"CMakeLists.txt", "CMakeLists.txt", "find_package(nmfx), nmfx_add_plugin, a ctest running nmfx check-plugin"},
       {o.name + ".cpp", o.kind + ".cpp", "the " + o.kind + ": " + algorithm.at(o.kind) + "; replace it with yours"},

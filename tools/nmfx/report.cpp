@@ -7,6 +7,8 @@
 //  - top words per topic for text data, when the runs saved their factors.
 #include "report.hpp"
 
+#include "analyze.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -383,6 +385,7 @@ int run(const Options& o) {
   rho_table(runs, md);
   topics(runs, o.top_words, md);
   pictures(o.dirs, md);
+  nmfx_analyze::rank_selection_section(o.dirs, md);
   std::cout << md.str();
   return 0;
 }

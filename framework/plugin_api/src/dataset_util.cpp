@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <nmfx/dataset_util.hpp>
+#include <nmfx/rng.hpp>
 
 namespace nmfx {
 
@@ -108,6 +109,47 @@ void apply_common_options(Data& X, const Params& params) {
     }
     X.info["transposed"] = true;
   }
+}
+
+std::vector<ParamSpec> holdout_params() {
+  return {param_real("holdout", 0.0, "fraction of the entries hidden for cross-validation (0: none)", 0.0, 0.999),
+          param_int("holdout_fold", 0, "which disjoint block of `holdout` entries is hidden (0, 1, ...)", 0),
+          param_int("holdout_seed", 0, "seeds the choice of the hidden entries", 0)};
+}
+
+void apply_holdout(Data& X, const Params& params) {
+  const double f = params.real("holdout");
+  if (f <= 0) return;
+  const auto fold = static_cast<std::size_t>(params.integer("holdout_fold"));
+  if (static_cast<double>(fold + 1) * f > 1.0 + 1e-12)
+    throw Error("holdout_fold: fold " + std::to_string(fold) + " of holdout " + std::to_string(f) +
+                " is past the last (there are " + std::to_string(static_cast<long long>(1.0 / f + 1e-9)) +
+                " disjoint folds)");
+  if (X.kind != DataKind::dense) throw Error("holdout: needs dense data (sparse or observed X has its own split)");
+  const std::size_t M = X.dense.shape(0), N = X.dense.shape(1);
+  const double lo = static_cast<double>(fold) * f, hi = lo + f;
+  Rng rng = Rng::stream("holdout", static_cast<std::uint64_t>(params.integer("holdout_seed")));
+  SparseMatrix train, test;
+  train.rows = test.rows = M;
+  train.cols = test.cols = N;
+  train.indptr.assign(1, 0);
+  test.indptr.assign(1, 0);
+  for (std::size_t i = 0; i < M; ++i) {
+    for (std::size_t j = 0; j < N; ++j) {
+      const double u = rng.uniform();
+      SparseMatrix& S = (u >= lo && u < hi) ? test : train;
+      S.indices.push_back(static_cast<std::uint32_t>(j));
+      S.values.push_back(X.dense(i, j));
+    }
+    train.indptr.push_back(train.values.size());
+    test.indptr.push_back(test.values.size());
+  }
+  X.info["holdout"] = {{"fraction", f}, {"fold", fold}, {"seed", params.integer("holdout_seed")},
+                       {"test_entries", test.values.size()}, {"train_entries", train.values.size()}};
+  X.kind = DataKind::observed;
+  X.sparse = std::move(train);
+  X.test = std::move(test);
+  X.dense = Matrix();
 }
 
 }  // namespace nmfx

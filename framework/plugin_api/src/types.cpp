@@ -16,6 +16,7 @@ Dataset::~Dataset() = default;
 Loss::~Loss() = default;
 Solver::~Solver() = default;
 Metric::~Metric() = default;
+Analysis::~Analysis() = default;
 
 const char* to_string(DataKind kind) {
   switch (kind) {
@@ -32,6 +33,7 @@ const char* to_string(PluginKind kind) {
     case PluginKind::loss: return "loss";
     case PluginKind::solver: return "solver";
     case PluginKind::metric: return "metric";
+    case PluginKind::analysis: return "analysis";
   }
   return "?";
 }

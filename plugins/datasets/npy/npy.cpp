@@ -149,6 +149,7 @@ class Npy final : public nmfx::Dataset {
     data.info = std::move(info);
     nmfx::apply_common_options(data, params_);
     data.info["shape"] = {data.rows(), data.cols()};
+    nmfx::apply_holdout(data, params_);
     return data;
   }
 
@@ -180,7 +181,7 @@ class Npy final : public nmfx::Dataset {
 
 nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Dataset, Npy>(
-      "npy", "2.0.0", "X from a NumPy .npy file or .npz member: a 2-D matrix, or a 3-D stack of images as columns");
+      "npy", "2.1.0", "X from a NumPy .npy file or .npz member: a 2-D matrix, or a 3-D stack of images as columns");
   d.params = {
       nmfx::param_path("path", "the .npy or .npz file (optionally gzipped) holding X"),
       nmfx::param_string("member", "", "the array inside an .npz archive ('x' or 'x.npy'); empty: its only array"),
@@ -190,6 +191,7 @@ nmfx::PluginDescriptor describe() {
                          "negative entries: refuse the file, or clip them to 0 (counted in info)"),
   };
   for (auto& p : nmfx::common_dataset_params()) d.params.push_back(p);
+  for (auto& p : nmfx::holdout_params()) d.params.push_back(p);
   d.data_kinds = {nmfx::DataKind::dense};
   return d;
 }

@@ -27,4 +27,16 @@ std::vector<ParamSpec> common_dataset_params();
 /// recording info["transposed"].
 void apply_common_options(Data& X, const Params& params);
 
+/// Parameters `holdout` (real in [0, 1), 0), `holdout_fold` (int, 0) and `holdout_seed` (int, 0):
+/// the spec-level way to hide a random fraction of the entries for cross-validation. Append them
+/// to a dataset's schema and call apply_holdout after loading.
+std::vector<ParamSpec> holdout_params();
+
+/// With holdout = f > 0, turns a dense X into observed data: entry (i, j) draws u_ij uniform in
+/// [0, 1) from holdout_seed, and is held out (a test entry) when fold*f <= u_ij < (fold+1)*f, so
+/// folds 0, 1, ... are disjoint, each about f*M*N entries (Kanagal & Sindhwani 2010's hold-out;
+/// RcppML's speckled test set). All other entries, zeros included, are the training entries.
+/// Records info["holdout"]. Throws for non-dense X or (fold+1)*f > 1.
+void apply_holdout(Data& X, const Params& params);
+
 }  // namespace nmfx

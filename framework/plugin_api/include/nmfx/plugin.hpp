@@ -1,6 +1,6 @@
 #pragma once
 /// @file plugin.hpp
-/// The four plugin interfaces (dataset, loss, solver, metric), the descriptor every plugin
+/// The five plugin interfaces (dataset, loss, solver, metric, analysis), the descriptor every plugin
 /// exports, and NMFX_EXPORT_PLUGIN, the one macro a plugin source file ends with.
 ///
 /// Lifetime rules (Boost.DLL): every object a plugin creates is destroyed before its library is
@@ -21,7 +21,7 @@
 
 namespace nmfx {
 
-enum class PluginKind { dataset, loss, solver, metric };
+enum class PluginKind { dataset, loss, solver, metric, analysis };
 const char* to_string(PluginKind kind);
 
 /// Named numbers: what a metric returns, and what a solver adds to the trace (inner statistics).
@@ -104,6 +104,39 @@ class BOOST_SYMBOL_VISIBLE Metric {
   virtual Values evaluate(const MetricContext& context) = 0;
 };
 
+/// A group of runs an analysis looks at: every seed (and held-out fold) of one rank, all other
+/// cell parameters equal. Runs that failed are not in it.
+struct RunGroup {
+  std::size_t rank = 0;
+  json key;               ///< the cell parameters the runs share (seed and holdout_fold removed)
+  std::vector<json> runs; ///< each run's result JSON (cell, final values, iterations, ...)
+  /// Run i's factor "W" (M x rank) or "H" (rank x N), read from disk on each call, so that an
+  /// analysis holds one run's factors at a time. Throws nmfx::Error if the results have no saved
+  /// factors (the spec needs save_factors: true).
+  std::function<Matrix(std::size_t run, const std::string& which)> factor;
+  std::string output_dir;   ///< where the analysis may write files, e.g. a consensus matrix
+  std::string file_prefix;  ///< prefix unique to this group and analysis for those files
+};
+
+/// One rank's result of an analysis, as the selection step sees it.
+struct RankResult {
+  std::size_t rank;
+  json result;  ///< what analyze() returned for that rank's group
+};
+
+/// Analysis: looks at a group of runs (all seeds of one rank) and returns group-level values,
+/// e.g. a rank-selection criterion; then, given those values for every rank of a survey, chooses
+/// a rank. The clock is not running; analyses run after the grid (`nmfx analyze`).
+class BOOST_SYMBOL_VISIBLE Analysis {
+ public:
+  virtual ~Analysis();
+  /// {"values": {"criterion": number, ...}, ...anything else worth keeping (file names, labels)}.
+  virtual json analyze(const RunGroup& group) = 0;
+  /// The chosen rank given every rank's result (ranks ascending), or 0 if the criterion cannot
+  /// choose (e.g. fewer than three ranks). The explanation goes into `why`.
+  virtual std::size_t choose(const std::vector<RankResult>& ranks, std::string& why) = 0;
+};
+
 /// The one descriptor a plugin exports. Read (after the ABI check) before any object is created.
 struct PluginDescriptor {
   int abi_version = NMFX_ABI_VERSION;
@@ -122,7 +155,7 @@ struct PluginDescriptor {
   /// Solvers: whether they minimize loss + Problem::penalty. A spec with a nonzero penalty is
   /// refused for a solver that does not.
   bool penalties = false;
-  /// Returns a new object of the plugin's interface type (Dataset*, Loss*, Solver*, Metric*).
+  /// Returns a new object of the plugin's interface type (Dataset*, Loss*, Solver*, Metric*, Analysis*).
   void* (*create)(const Params&) = nullptr;
 };
 
@@ -131,6 +164,7 @@ template <> constexpr PluginKind kind_of<Dataset>() { return PluginKind::dataset
 template <> constexpr PluginKind kind_of<Loss>() { return PluginKind::loss; }
 template <> constexpr PluginKind kind_of<Solver>() { return PluginKind::solver; }
 template <> constexpr PluginKind kind_of<Metric>() { return PluginKind::metric; }
+template <> constexpr PluginKind kind_of<Analysis>() { return PluginKind::analysis; }
 
 /// A descriptor for class Impl implementing Interface, constructed from its Params.
 template <class Interface, class Impl>
