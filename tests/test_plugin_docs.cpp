@@ -17,7 +17,8 @@ TEST_CASE("every built-in plugin's README holds the parameter table of its schem
   int checked = 0;
   auto check = [&] {
     if (name.empty()) return;
-    const auto readme = test::fs::path(NMFX_SOURCE_DIR) / "plugins" / (kind + "s") / name / "README.md";
+    const std::string folder = kind == "analysis" ? "analyses" : kind + "s";
+    const auto readme = test::fs::path(NMFX_SOURCE_DIR) / "plugins" / folder / name / "README.md";
     if (!test::fs::exists(readme)) return;  // a test plugin
     CAPTURE(readme.string());
     const std::string text = test::read(readme);
