@@ -134,7 +134,7 @@ TEST_CASE("tools/plot.py draws non-empty PNG and SVG files headless from a resul
       r["final"]["sparsity_H"] = 0.05 * static_cast<double>(rank);
       test::write(dir / (r["id"].get<std::string>() + ".json"), r.dump());
     }
-  const test::Command r = test::shell("MPLCONFIGDIR='" + (dir / "mpl").string() + "' /usr/bin/python3 '" NMFX_SOURCE_DIR
+  const test::Command r = test::shell("MPLCONFIGDIR='" + (dir / "mpl").string() + "' NMFX='" NMFX_EXE "' /usr/bin/python3 '" NMFX_SOURCE_DIR
                                       "/tools/plot.py' all '" + dir.string() + "'");
   INFO(r.output);
   REQUIRE(r.status == 0);
