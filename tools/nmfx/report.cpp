@@ -420,13 +420,23 @@ void pictures(const std::vector<std::string>& dirs, std::ostream& md) {
 
 // ---------------------------------------------------------------- labels, titles, --json
 
-// A run's label within its problem: the solver, then every other varying parameter except the
-// problem's own (dataset, rank) and the seed, e.g. "accel_mu(alpha=1)" or "mu · kl".
-std::string label_of(const Run& r, const std::vector<std::string>& varying) {
-  const json k = cell_keys(r);
+// A run's label within its problem: the solver with those of its parameters that vary among the
+// runs of that solver, then every other varying parameter except the problem's own (dataset, rank)
+// and the seed, e.g. "accel_mu(alpha=1)" or "mu · kl".
+std::string label_of(const json& k, const std::vector<json>& all_keys, const std::vector<std::string>& varying) {
   std::string solver_args, rest;
   for (const auto& key : varying) {
     if (key == "rank" || key == "seed" || key == "solver" || key == "dataset" || key.rfind("dataset.", 0) == 0) continue;
+    const bool plugin_param = key.rfind("solver.", 0) == 0 || key.rfind("loss.", 0) == 0;
+    if (plugin_param) {
+      // Only when the run has it and it varies among the runs of the same plugin.
+      const std::string part = key.substr(0, key.find('.'));
+      if (!k.contains(key)) continue;
+      std::set<std::string> values;
+      for (const auto& ok : all_keys)
+        if (ok[part] == k[part]) values.insert(ok.contains(key) ? ok[key].dump() : "");
+      if (values.size() < 2) continue;
+    }
     const std::string v = k.contains(key) ? text(k[key]) : "-";
     if (key.rfind("solver.", 0) == 0)
       solver_args += (solver_args.empty() ? "" : ",") + key.substr(7) + "=" + v;
@@ -459,7 +469,10 @@ json report_json(const std::vector<Run>& runs, const std::vector<std::string>& d
   std::map<std::string, std::size_t> problem_index;
   json problems = json::array(), groups = json::array(), rows = json::array();
   std::map<std::pair<std::size_t, std::string>, std::size_t> group_index;
-  for (const auto& r : runs) {
+  std::vector<json> all_keys;
+  for (const auto& r : runs) all_keys.push_back(cell_keys(r));
+  for (std::size_t ri = 0; ri < runs.size(); ++ri) {
+    const Run& r = runs[ri];
     const std::string p = problem_of(r);
     if (!problem_index.count(p)) {
       problem_index[p] = problems.size();
@@ -470,7 +483,7 @@ json report_json(const std::vector<Run>& runs, const std::vector<std::string>& d
                           {"e_min", em == ne.e_min.end() ? json() : json(em->second)}});
     }
     const std::size_t pi = problem_index[p];
-    const std::string label = label_of(r, varying);
+    const std::string label = label_of(all_keys[ri], all_keys, varying);
     if (!group_index.count({pi, label})) {
       group_index[{pi, label}] = groups.size();
       groups.push_back({{"problem", pi}, {"label", label}, {"runs", json::array()}});
@@ -661,7 +674,8 @@ class ClaimChecker {
     for (const Run* r : a) until = std::min(until, r->result["trace"][col].back().get<double>());
     for (const Run* r : b) until = std::min(until, r->result["trace"][col].back().get<double>());
     if (c.contains("until")) until = std::min(until, c["until"].get<double>());
-    std::vector<double> grid = {after};
+    // Compared at the checkpoints of either group after t0, where something is measured.
+    std::vector<double> grid;
     for (const auto* g : {&a, &b})
       for (const Run* r : *g)
         for (const auto& x : r->result["trace"][col])
