@@ -687,7 +687,8 @@ class ClaimChecker {
     for (double x : grid) {
       if (x > until) break;
       const double ma = median_E_at(a, col, x), mb = median_E_at(b, col, x);
-      if (std::isnan(ma) || std::isnan(mb)) continue;
+      // Not measured yet: neither median has left E(0) = 1.
+      if (std::isnan(ma) || std::isnan(mb) || (ma == 1.0 && mb == 1.0)) continue;
       ++points;
       const double ratio = mb > 0 ? ma / mb : (ma > 0 ? INFINITY : 1.0);
       if (ratio > worst) {
