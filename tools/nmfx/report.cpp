@@ -756,7 +756,7 @@ class ClaimChecker {
     const std::string round = c.value("round", std::string("none"));
     const double rel_tol = c.value("rel_tol", 0.0);
     std::size_t checked = 0, equal = 0;
-    std::string mismatches;
+    std::string mismatches, values;
     for (const auto& e : field(c, "entries")) {
       const std::string metric = field(e, "metric").get<std::string>();
       const double want = field(e, "value").get<double>();
@@ -773,6 +773,7 @@ class ClaimChecker {
         if (round == "floor") got = std::floor(got);
         if (round == "nearest") got = std::round(got);
         const bool ok = rel_tol > 0 ? std::fabs(got - want) <= rel_tol * std::fabs(want) : got == want;
+        values += (values.empty() ? "" : ", ") + metric + " = " + num(got, 6);
         if (ok)
           ++equal;
         else
@@ -782,7 +783,8 @@ class ClaimChecker {
     }
     Verdict v;
     v.measured = std::to_string(equal) + "/" + std::to_string(checked) + " values equal" +
-                 (rel_tol > 0 ? " within " + num(100 * rel_tol) + "%" : "") + (mismatches.empty() ? "" : "; " + mismatches);
+                 (rel_tol > 0 ? " within " + num(100 * rel_tol) + "%" : "") + " (" + values + ")" +
+                 (mismatches.empty() ? "" : "; " + mismatches);
     v.holds = checked > 0 && equal == checked;
     if (!v.holds) v.reason = checked == 0 ? "no entries" : "values differ";
     return v;
