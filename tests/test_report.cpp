@@ -144,6 +144,10 @@ TEST_CASE("tools/plot.py draws non-empty PNG and SVG files headless from a resul
       CHECK_MESSAGE(test::fs::exists(p), p.string());
       if (test::fs::exists(p)) CHECK(test::fs::file_size(p) > 1000);
     }
-  // The PNG is a PNG.
-  CHECK(test::read(dir / "figures" / "rank_synthetic.png").substr(1, 3) == "PNG");
+  // The PNG is a PNG, and each figure records the command and the commit that made it.
+  const std::string png = test::read(dir / "figures" / "rank_synthetic.png");
+  CHECK(png.substr(1, 3) == "PNG");
+  CHECK(png.find("made by: tools/plot.py all") != std::string::npos);
+  CHECK(png.find("nmfx commit ") != std::string::npos);
+  CHECK(test::read(dir / "figures" / "compression.svg").find("made by: tools/plot.py all") != std::string::npos);
 }
