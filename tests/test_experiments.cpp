@@ -7,7 +7,8 @@
 TEST_CASE("every spec in experiments/ passes nmfx validate") {
   std::vector<test::fs::path> specs;
   for (const auto& e : test::fs::directory_iterator(NMFX_SOURCE_DIR "/experiments"))
-    if (e.path().extension() == ".yaml") specs.push_back(e.path());
+    if (e.path().extension() == ".yaml" && e.path().filename().string().find(".claims.") == std::string::npos)
+      specs.push_back(e.path());  // <study>.claims.yaml are tools/reproduce's sidecars, not specs
   std::sort(specs.begin(), specs.end());
   CHECK(specs.size() >= 7);  // the quickstart and the six studies of issue 6
   for (const auto& spec : specs) {

@@ -134,7 +134,7 @@ TEST_CASE("tools/plot.py draws non-empty PNG and SVG files headless from a resul
       r["final"]["sparsity_H"] = 0.05 * static_cast<double>(rank);
       test::write(dir / (r["id"].get<std::string>() + ".json"), r.dump());
     }
-  const test::Command r = test::shell("MPLCONFIGDIR='" + (dir / "mpl").string() + "' /usr/bin/python3 '" NMFX_SOURCE_DIR
+  const test::Command r = test::shell("MPLCONFIGDIR='" + (dir / "mpl").string() + "' NMFX='" NMFX_EXE "' /usr/bin/python3 '" NMFX_SOURCE_DIR
                                       "/tools/plot.py' all '" + dir.string() + "'");
   INFO(r.output);
   REQUIRE(r.status == 0);
@@ -144,6 +144,10 @@ TEST_CASE("tools/plot.py draws non-empty PNG and SVG files headless from a resul
       CHECK_MESSAGE(test::fs::exists(p), p.string());
       if (test::fs::exists(p)) CHECK(test::fs::file_size(p) > 1000);
     }
-  // The PNG is a PNG.
-  CHECK(test::read(dir / "figures" / "rank_synthetic.png").substr(1, 3) == "PNG");
+  // The PNG is a PNG, and each figure records the command and the commit that made it.
+  const std::string png = test::read(dir / "figures" / "rank_synthetic.png");
+  CHECK(png.substr(1, 3) == "PNG");
+  CHECK(png.find("made by: tools/plot.py all") != std::string::npos);
+  CHECK(png.find("nmfx commit ") != std::string::npos);
+  CHECK(test::read(dir / "figures" / "compression.svg").find("made by: tools/plot.py all") != std::string::npos);
 }

@@ -9,14 +9,18 @@
     tools/plot.py pictures RESULTS                     components montage and reconstructions (seed 001 Fig. 1, 3)
     tools/plot.py all RESULTS                          every figure that the results allow
 
-Figures go to RESULTS/figures/ (or --out DIR). Needs Debian's python3-matplotlib and python3-numpy;
-run it with /usr/bin/python3 if another python3 comes first on your PATH.
+Figures go to RESULTS/figures/ (or --out DIR); each file records the commit and the command that
+made it in its metadata (PNG text chunks, SVG Dublin Core). The results are read through
+`nmfx report --json` (the groups, the parameters that vary and E(t) are computed there only): pass
+--nmfx PATH or set NMFX when build/nmfx is not the nmfx to use. Needs Debian's python3-matplotlib
+and python3-numpy; run it with /usr/bin/python3 if another python3 comes first on your PATH.
 """
 import argparse
 import glob
 import json
 import math
 import os
+import subprocess
 import sys
 
 import matplotlib
@@ -29,69 +33,83 @@ import numpy as np  # noqa: E402
 # ---------------------------------------------------------------- loading
 
 
-def result_files(d):
-    """The runs summary.jsonl lists (the grid's last run in this folder), or every result file."""
-    summary = os.path.join(d, "summary.jsonl")
-    if os.path.exists(summary):
-        with open(summary) as fh:
-            return [os.path.join(d, json.loads(line)["file"]) for line in fh if line.strip()]
-    return sorted(glob.glob(os.path.join(d, "*.json")))
+def repo_root():
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def load_runs(dirs):
-    runs = []
+def nmfx_command(given=None):
+    """The nmfx executable: --nmfx, $NMFX, or build/nmfx beside this script's repository."""
+    for c in (given, os.environ.get("NMFX"), os.path.join(repo_root(), "build", "nmfx")):
+        if c and os.path.exists(c):
+            return c
+    sys.exit("plot: cannot find the nmfx executable; pass --nmfx PATH or set NMFX")
+
+
+def load_report(dirs, nmfx=None, report_json=None):
+    """The results as `nmfx report --json` gives them: runs, groups, which parameters vary and E(t).
+    Loading, grouping and E(t) live in nmfx report only, so the figures and the tables agree."""
+    if report_json:
+        with open(report_json) as fh:
+            return json.load(fh)
     for d in dirs:
         if not os.path.isdir(d):
             sys.exit(f"plot: {d}: not a results folder")
-        for f in result_files(d):
-            with open(f) as fh:
-                r = json.load(fh)
-            if isinstance(r, dict) and "schema_version" in r:
-                r["_dir"] = d
-                runs.append(r)
-    if not runs:
-        sys.exit(f"plot: no result files in {' '.join(dirs)}")
-    return runs
+    p = subprocess.run([nmfx_command(nmfx), "report", *dirs, "--json", "-"], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"plot: nmfx report failed: {p.stderr.strip()}")
+    return json.loads(p.stdout)
 
 
 def ok_runs(runs):
     return [r for r in runs if r["status"] == "ok"]
 
 
-def varying_params(runs, part):
-    """Parameters of a plugin that take more than one value across the runs."""
-    values = {}
-    for r in runs:
-        for k, v in r["cell"][part]["params"].items():
-            values.setdefault((r["cell"][part]["name"], k), set()).add(json.dumps(v))
-    return {k for (_, k), v in values.items() if len(v) > 1}
-
-
-def label(r, shown_solver, shown_loss, with_loss):
-    s = r["cell"]["solver"]
-    args = ",".join(f"{k}={s['params'][k]}" for k in sorted(shown_solver) if k in s["params"])
-    text = s["name"] + (f"({args})" if args else "")
-    if with_loss:
-        text += " · " + r["cell"]["loss"]["name"]
-    return text
+def label(r):
+    return r["label"]
 
 
 def problem_key(r):
     """Runs comparable on one E(t) scale: the same dataset (with its parameters) and rank."""
-    return json.dumps(r["cell"]["dataset"], sort_keys=True), r["cell"]["rank"]
+    return r["problem"]
 
 
 def dataset_title(r):
-    d = r["cell"]["dataset"]
-    return f"{d['name']} ({r['data']['rows']} x {r['data']['cols']})"
+    return r["title"]
+
+
+def dataset_slug(r):
+    """A file-name part for the data: its title made safe, else the dataset plugin's name."""
+    info = r.get("data", {}).get("info", {}) or {}
+    t = info.get("title") if isinstance(info, dict) else None
+    if not t:
+        return r["cell"]["dataset"]["name"]
+    return "".join(c if c.isalnum() else "_" for c in t.lower()).strip("_")[:40]
+
+
+def provenance():
+    """The commit and the command that made a figure, for its metadata."""
+    try:
+        commit = subprocess.run(["git", "-C", repo_root(), "describe", "--always", "--dirty", "--abbrev=12"],
+                                capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit = ""
+    root = repo_root() + os.sep
+    command = " ".join(["tools/plot.py"] + [a.replace(root, "") for a in sys.argv[1:]])
+    if os.environ.get("NMFX_REPRODUCE_COMMAND"):
+        command = os.environ["NMFX_REPRODUCE_COMMAND"] + ", which ran: " + command
+    return commit or "unknown", command
 
 
 def save(fig, out, name):
     os.makedirs(out, exist_ok=True)
+    commit, command = provenance()
     paths = []
     for ext in ("png", "svg"):
         p = os.path.join(out, f"{name}.{ext}")
-        fig.savefig(p, dpi=110, bbox_inches="tight")
+        meta = {"Source": f"nmfx commit {commit}", "Description": f"made by: {command}"}
+        if ext == "png":
+            meta["Software"] = f"nmfx tools/plot.py, matplotlib {matplotlib.__version__}"
+        fig.savefig(p, dpi=110, bbox_inches="tight", metadata=meta)
         paths.append(p)
     plt.close(fig)
     print("\n".join(paths))
@@ -99,21 +117,6 @@ def save(fig, out, name):
 
 
 # ---------------------------------------------------------------- E(t)
-
-
-def normalised_error(runs):
-    """Seed 000 eq. 25: E(t) = (e(t) - e_min) / (e(0) - e_min), e_min over all runs of a problem."""
-    e_min = {}
-    for r in runs:
-        k = problem_key(r)
-        m = min(v for v in r["trace"]["relative_error"] if v is not None)
-        e_min[k] = min(e_min.get(k, math.inf), m)
-    out = {}
-    for r in runs:
-        e = np.array(r["trace"]["relative_error"], dtype=float)
-        lo = e_min[problem_key(r)]
-        out[r["id"]] = (e - lo) / (e[0] - lo) if e[0] > lo else np.zeros_like(e)
-    return out
 
 
 def step_on_grid(x, y, grid):
@@ -124,34 +127,34 @@ def step_on_grid(x, y, grid):
     return vals
 
 
-def convergence(runs, out):
-    runs = [r for r in ok_runs(runs) if "relative_error" in r["trace"]]
+def convergence(report, out):
+    runs = [r for r in ok_runs(report["runs"]) if "E" in r]
     if not runs:
         print("plot convergence: no ok runs with relative_error", file=sys.stderr)
         return []
-    E = normalised_error(runs)
-    shown = varying_params(runs, "solver")
-    with_loss = len({r["cell"]["loss"]["name"] for r in runs}) > 1
     paths = []
     for key in sorted({problem_key(r) for r in runs}):
         group = [r for r in runs if problem_key(r) == key]
+        problem = report["problems"][key]
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        labels = sorted({label(r, shown, None, with_loss) for r in group})
+        labels = sorted({label(r) for r in group})
         for color, lab in zip(plt.cm.tab10.colors * 3, labels):
-            members = [r for r in group if label(r, shown, None, with_loss) == lab]
+            members = [r for r in group if label(r) == lab]
             for ax, xkey in zip(axes, ("solver_seconds", "iteration")):
                 xs = [np.array(r["trace"][xkey], dtype=float) for r in members]
                 hi = max(x[-1] for x in xs)
                 lo = min(x[1] for x in xs if len(x) > 1) if any(len(x) > 1 for x in xs) else hi
                 grid = np.unique(np.concatenate([np.geomspace(max(lo, 1e-9), hi, 200), [0.0]]))
-                curves = np.array([step_on_grid(x, np.maximum(E[r["id"]], 1e-16), grid) for x, r in zip(xs, members)])
+                Es = [np.array([np.nan if v is None else v for v in r["E"]], dtype=float) for r in members]
+                curves = np.array([step_on_grid(x, np.maximum(E, 1e-16), grid) for x, E in zip(xs, Es)])
+                every = ~np.isnan(curves).any(axis=0)  # the median only where every seed has a point
                 with np.errstate(all="ignore"):
-                    median = np.nanmedian(curves, axis=0)
+                    median = np.where(every, np.nanmedian(curves, axis=0), np.nan)
                     band_lo, band_hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
                 ax.plot(grid, median, color=color, label=f"{lab} (n={len(members)})")
                 ax.fill_between(grid, band_lo, band_hi, color=color, alpha=0.2, linewidth=0)
         # E reaches 0 at the end of the best run; keep the axis on the part that can be read.
-        finals = [E[r["id"]][-1] for r in group if E[r["id"]][-1] > 0]
+        finals = [r["E"][-1] for r in group if r["E"][-1] is not None and r["E"][-1] > 0]
         bottom = max(1e-10, 0.1 * min(finals)) if finals else 1e-10
         for ax, xl in zip(axes, ("solver seconds", "iterations")):
             ax.set_yscale("log")
@@ -160,8 +163,9 @@ def convergence(runs, out):
             ax.set_ylabel("E(t) = (e(t) − e_min) / (e(0) − e_min)")
             ax.grid(True, which="major", alpha=0.3)
         axes[0].legend(fontsize=8)
-        fig.suptitle(f"Convergence on {dataset_title(group[0])}, rank {key[1]}: median and min–max over seeds")
-        paths += save(fig, out, f"convergence_{group[0]['cell']['dataset']['name']}_r{key[1]}")
+        fig.suptitle(f"Convergence on {problem['title']}, rank {problem['rank']}: median (where every seed has a "
+                     f"point) and min–max over seeds; e_min = {problem['e_min']:.4g}", fontsize=10)
+        paths += save(fig, out, f"convergence_{dataset_slug(group[0])}_r{problem['rank']}")
     return paths
 
 
@@ -191,21 +195,19 @@ def by_rank(runs, metric, solver_label):
     return np.array(ranks), np.array(mean), np.array(sd)
 
 
-def rank_study(runs, out):
-    runs = ok_runs(runs)
+def rank_study(report, out):
+    runs = ok_runs(report["runs"])
     if len({r["cell"]["rank"] for r in runs}) < 2:
         print("plot rank: needs runs at two ranks or more", file=sys.stderr)
         return []
-    shown = varying_params(runs, "solver")
-    with_loss = len({r["cell"]["loss"]["name"] for r in runs}) > 1
     paths = []
     datasets = sorted({json.dumps(r["cell"]["dataset"], sort_keys=True) for r in runs})
     for ds in datasets:
         group = [r for r in runs if json.dumps(r["cell"]["dataset"], sort_keys=True) == ds]
-        labels = sorted({label(r, shown, None, with_loss) for r in group})
+        labels = sorted({label(r) for r in group})
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         for color, lab in zip(plt.cm.tab10.colors * 3, labels):
-            members = [r for r in group if label(r, shown, None, with_loss) == lab]
+            members = [r for r in group if label(r) == lab]
             ranks, m, s = by_rank(members, "relative_error", lab)
             axes[0].errorbar(ranks, m, yerr=s, color=color, marker="o", capsize=3, label=lab)
             knee = kneedle(ranks, m)
@@ -228,7 +230,7 @@ def rank_study(runs, out):
             ax.grid(True, alpha=0.3)
             ax.legend(fontsize=8)
         fig.suptitle(f"Rank study on {dataset_title(group[0])}: mean ± sd over seeds")
-        paths += save(fig, out, f"rank_{group[0]['cell']['dataset']['name']}")
+        paths += save(fig, out, f"rank_{dataset_slug(group[0])}")
     return paths
 
 
@@ -241,15 +243,13 @@ def psnr(r):
     return 20 * math.log10(r["data"]["max"] / rmse) if rmse > 0 else math.inf
 
 
-def compression(runs, out):
-    runs = [r for r in ok_runs(runs) if "relative_error" in r["final"]]
+def compression(report, out):
+    runs = [r for r in ok_runs(report["runs"]) if "relative_error" in r["final"]]
     if not runs:
         return []
-    shown = varying_params(runs, "solver")
-    with_loss = len({r["cell"]["loss"]["name"] for r in runs}) > 1
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for color, lab in zip(plt.cm.tab10.colors * 3, sorted({label(r, shown, None, with_loss) for r in runs})):
-        members = [r for r in runs if label(r, shown, None, with_loss) == lab]
+    for color, lab in zip(plt.cm.tab10.colors * 3, sorted({label(r) for r in runs})):
+        members = [r for r in runs if label(r) == lab]
         pts = {}
         for r in members:
             M, N, L = r["data"]["rows"], r["data"]["cols"], r["cell"]["rank"]
@@ -284,8 +284,8 @@ def montage(images, columns):
     return canvas
 
 
-def pictures(runs, out, n_images=5):
-    runs = [r for r in ok_runs(runs) if "factors" in r and "image_shape" in r["data"]["info"]]
+def pictures(report, out, n_images=5):
+    runs = [r for r in ok_runs(report["runs"]) if "factors" in r and "image_shape" in (r["data"].get("info") or {})]
     if not runs:
         print("plot pictures: needs image data and save_factors: true", file=sys.stderr)
         return []
@@ -295,13 +295,13 @@ def pictures(runs, out, n_images=5):
         if r["cell"]["seed"] != min(x["cell"]["seed"] for x in runs if x["cell"]["rank"] == r["cell"]["rank"]):
             continue
         h, w = r["data"]["info"]["image_shape"]
-        W = np.load(os.path.join(r["_dir"], r["factors"]["W"]))
+        W = np.load(os.path.join(r["dir"], r["factors"]["W"]))
         L = W.shape[1]
         cols = int(math.ceil(math.sqrt(L)))
         fig = plt.figure(figsize=(cols * 0.9, math.ceil(L / cols) * 0.9))
         plt.imshow(montage([W[:, a].reshape(h, w) for a in range(L)], cols), cmap="gray")
         plt.axis("off")
-        plt.title(f"{r['cell']['solver']['name']}, rank {L}: columns of W", fontsize=9)
+        plt.title(f"{r['label']} on {r['title']}, rank {L}: columns of W", fontsize=9)
         paths += save(fig, out, f"components_{r['cell']['solver']['name']}_r{L}")
     # Originals above reconstructions at each rank (seed 001 Fig. 3).
     with_x = [r for r in runs if "file" in r["data"]]
@@ -309,7 +309,7 @@ def pictures(runs, out, n_images=5):
         ranks = sorted({r["cell"]["rank"] for r in with_x})
         first = with_x[0]
         h, w = first["data"]["info"]["image_shape"]
-        X = np.load(os.path.join(first["_dir"], first["data"]["file"]))
+        X = np.load(os.path.join(first["dir"], first["data"]["file"]))
         cols = list(range(min(n_images, X.shape[1])))
         fig, axes = plt.subplots(1 + len(ranks), len(cols), figsize=(1.4 * len(cols), 1.5 * (1 + len(ranks))),
                                  squeeze=False)
@@ -318,15 +318,15 @@ def pictures(runs, out, n_images=5):
         axes[0][0].set_ylabel("original", fontsize=8)
         for i, k in enumerate(ranks, start=1):
             r = next(x for x in with_x if x["cell"]["rank"] == k)
-            W = np.load(os.path.join(r["_dir"], r["factors"]["W"]))
-            H = np.load(os.path.join(r["_dir"], r["factors"]["H"]))
+            W = np.load(os.path.join(r["dir"], r["factors"]["W"]))
+            H = np.load(os.path.join(r["dir"], r["factors"]["H"]))
             for j, c in enumerate(cols):
                 axes[i][j].imshow((W @ H[:, c]).reshape(h, w), cmap="gray")
             axes[i][0].set_ylabel(f"rank {k}", fontsize=8)
         for ax in axes.flat:
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.suptitle("Originals and reconstructions", fontsize=9)
+        fig.suptitle(f"{first['title']}: originals and reconstructions by {first['label']}", fontsize=9)
         paths += save(fig, out, "reconstructions")
     return paths
 
@@ -337,8 +337,10 @@ def main(argv=None):
     p.add_argument("results", nargs="+", help="results folders (nmfx run output)")
     p.add_argument("--out", help="folder for the figures (default: <first results folder>/figures)")
     p.add_argument("--images", type=int, default=5, help="images shown in the reconstructions figure")
+    p.add_argument("--nmfx", help="the nmfx executable (default: $NMFX, else build/nmfx)")
+    p.add_argument("--report-json", help="read this `nmfx report --json` output instead of running nmfx report")
     a = p.parse_args(argv)
-    runs = load_runs(a.results)
+    runs = load_report(a.results, a.nmfx, a.report_json)
     out = a.out or os.path.join(a.results[0], "figures")
     made = []
     if a.figure in ("convergence", "all"):

@@ -186,6 +186,11 @@ int main(int argc, char** argv) {
   report->add_option("--targets", report_targets, "E(t) targets, comma-separated")->capture_default_str();
   report->add_option("--csv", report_options.csv, "also write <prefix>_final.csv and <prefix>_targets.csv");
   report->add_option("--top-words", report_options.top_words, "words per topic for text data")->capture_default_str();
+  report->add_option("--json", report_options.json_out,
+                     "write runs, groups, varying parameters, E(t) and claims as JSON to this file ('-': stdout, no Markdown)");
+  report->add_option("--claims", report_options.claims, "a claims file (experiments/<study>.claims.yaml): one row per claim");
+  report->add_flag("--check", report_options.check, "with --claims: exit 1 when a claim's verdict is not the one it expects");
+  report->add_flag("--quick", report_options.quick, "with --claims: the results come from tools/reproduce --quick");
 
   nmfx_new_plugin::Options new_options;
   auto* new_plugin = app.add_subcommand("new-plugin", "write a ready plugin folder: CMakeLists.txt, a working source, README, a test");

@@ -52,10 +52,12 @@ std::vector<ParamSpec> common_dataset_params() {
           param_choice("scale", "none", {"none", "max", "minmax"},
                        "rescale to [0, 1]: max divides by max(X); minmax maps [min, max] to [0, 1] (dense only)"),
           param_choice("normalize", "none", {"none", "lee_seung"},
-                       "lee_seung: each column's mean and standard deviation set to 0.25, then clipped to [0, 1]")};
+                       "lee_seung: each column's mean and standard deviation set to 0.25, then clipped to [0, 1]"),
+          param_string("title", "", "a human-readable name of the data for reports and figures (info.title)")};
 }
 
 void apply_common_options(Data& X, const Params& params) {
+  if (!params.str("title").empty()) X.info["title"] = params.str("title");
   if (params.str("normalize") == "lee_seung") {
     // Lee & Seung (1999), Methods: "the pixel mean and standard deviation were set to 0.25, and the
     // pixel values clipped to the range [0, 1]" — per image, i.e. per column of X.

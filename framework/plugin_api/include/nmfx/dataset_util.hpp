@@ -15,8 +15,9 @@ namespace nmfx {
 /// its name). Throws nmfx::Error naming the file on any failure (missing, unreadable, truncated gzip).
 std::string read_file_maybe_gz(const std::string& path);
 
-/// Parameters `transpose` (bool, false), `scale` (choice none | max | minmax) and `normalize` (choice
-/// none | lee_seung): append them to a dataset's schema.
+/// Parameters `transpose` (bool, false), `scale` (choice none | max | minmax), `normalize` (choice
+/// none | lee_seung) and `title` (string, "": the data's name in reports and figures, as info.title):
+/// append them to a dataset's schema.
 std::vector<ParamSpec> common_dataset_params();
 
 /// Applies the common options to X after loading, in this order: `normalize: lee_seung` sets each
