@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include <nmfx/npy.hpp>
-#include <nmfx/registry.hpp>
-#include <nmfx/runner.hpp>
+#include <nmfx/host/registry.hpp>
+#include <nmfx/host/runner.hpp>
 
 namespace fs = std::filesystem;
 using nmfx::json;

@@ -192,7 +192,7 @@ nmfx::PluginDescriptor describe() {
   };
   for (auto& p : nmfx::common_dataset_params()) d.params.push_back(p);
   for (auto& p : nmfx::holdout_params()) d.params.push_back(p);
-  d.data_kinds = {nmfx::DataKind::dense};
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::observed};  // observed when holdout > 0
   return d;
 }
 
