@@ -119,7 +119,6 @@ TEST_CASE("results: the summary writer appends one flat line per result") {
       w.append(r.to_json());
       // Each line is on disk as soon as it is appended.
       const std::string text = test::read(dir / "summary.jsonl");
-      CHECK(text.substr(text.size() - (std::string(id).size() + 0)).size() > 0);
       CHECK(std::count(text.begin(), text.end(), '\n') == id[0] - 'a' + 1);
     }
   }

@@ -167,7 +167,7 @@ void SummaryWriter::append(const json& result) {
 // ---------------------------------------------------------------------------------------------
 // Files
 
-void write_file_atomic(const std::string& path, const std::string& text) {
+void write_file_atomic(const std::string& path, const std::string& text, bool durable) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) throw Error(tmp + ": cannot write (" + std::strerror(errno) + ")");
@@ -184,13 +184,20 @@ void write_file_atomic(const std::string& path, const std::string& text) {
     done += static_cast<std::size_t>(n);
   }
   // The data reaches the disk before the name does: a crash leaves the old file or the new one.
-  ::fsync(fd);
+  if (durable) ::fsync(fd);
   ::close(fd);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     std::remove(tmp.c_str());
     throw Error(path + ": cannot rename the finished file into place (" + why + ")");
   }
+}
+
+void sync_folder(const std::string& folder) {
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  ::syncfs(fd);
+  ::close(fd);
 }
 
 std::string file_hash(const std::string& path) {

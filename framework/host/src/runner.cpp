@@ -360,7 +360,9 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
     }
     const json& c = cell.params;
     result = run_one_cell(spec, cell, registry, cache, out, nullptr);
-    write_file_atomic(path, result.dump(1));
+    // Not synced one by one: a result is small, a sync costs milliseconds, and --resume checks every
+    // file it keeps; the folder is synced once at the end.
+    write_file_atomic(path, result.dump(1), false);
     summary_file.append(result);
     ++ran;
     const std::string status = result["status"];
@@ -384,6 +386,7 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
     keep(std::move(result));
   }
   progress.flush();
+  sync_folder(out.string());
   return summary;
 }
 

@@ -99,7 +99,14 @@ class SummaryWriter {
 };
 
 /// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half.
-void write_file_atomic(const std::string& path, const std::string& text);
+/// durable: the data is synced to disk before the rename (a crash leaves the old file or the new
+/// one). Without it a crash may leave an empty or partial file under the new name, which costs
+/// nothing when a reader checks it anyway (--resume parses every result; the runner syncs its
+/// folder once at the end of a grid).
+void write_file_atomic(const std::string& path, const std::string& text, bool durable = true);
+
+/// Flushes every file of the file system holding `folder` to disk (syncfs).
+void sync_folder(const std::string& folder);
 
 /// A content hash (64-bit FNV-1a, hex) of a file, e.g. a plugin library; "" if it cannot be read.
 std::string file_hash(const std::string& path);
