@@ -8,11 +8,14 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <nmfx/host/init.hpp>
 #include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/npy.hpp>
 #include <nmfx/host/runner.hpp>
+#include <nmfx/host/scheduler.hpp>
 #include <nmfx/host/threads.hpp>
 
 namespace fs = std::filesystem;
@@ -110,13 +113,6 @@ json with_paths_resolved(const PluginDescriptor& d, json params, const std::stri
   return params;
 }
 
-// The last dataset loaded (cells are ordered dataset-outermost, so one is enough), or its error.
-struct DataCache {
-  std::string key;
-  std::shared_ptr<Data> data;
-  std::string error;
-};
-
 std::set<std::size_t> checkpoint_iterations(const json& checkpoints, std::size_t max_iter) {
   std::set<std::size_t> out{0, max_iter};
   if (checkpoints.contains("every")) {
@@ -143,7 +139,10 @@ json plugin_record(const Registry& registry, PluginKind kind, const std::string&
   return {{"name", name}, {"version", p->descriptor->version}, {"file", p->path}};
 }
 
-json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache, const fs::path& out) {
+}  // namespace
+
+json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache, const fs::path& out,
+                  CellObserver* observer) {
   const json& c = cell.params;
   json result = {{"schema_version", kResultsSchemaVersion},
                  {"id", cell.id},
@@ -193,7 +192,7 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
       // X once per dataset, so that figures can show originals beside reconstructions.
       const std::string file = "data_" + stable_hash(c["dataset"]) + ".npy";
       if (!fs::exists(out / file)) {
-        const std::string tmp = (out / (file + ".tmp")).string();
+        const std::string tmp = (out / (file + ".tmp." + std::to_string(::getpid()))).string();  // workers race here
         write_npy(tmp, X.dense);
         fs::rename(tmp, out / file);
       }
@@ -290,6 +289,12 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
         for (const auto& [k, v] : solver->stats()) put(trace, k, v, row);
       eval_seconds += seconds_since(t0);
       put(trace, "eval_seconds", eval_seconds, row);
+      if (observer) {
+        json checkpoint = json::object();
+        for (auto it = trace.begin(); it != trace.end(); ++it)
+          if (it->size() > row) checkpoint[it.key()] = (*it)[row];
+        observer->on_checkpoint(checkpoint);
+      }
       if (!std::isfinite(objective))
         throw Error("loss is " + std::string(std::isnan(objective) ? "NaN" : "infinite") + " at iteration " +
                     std::to_string(iteration) + " (diverged)");
@@ -357,27 +362,19 @@ json run_cell(const Spec& spec, const Cell& cell, const Registry& registry, Data
   return result;
 }
 
-bool complete_ok(const std::string& path, json* out) {
+namespace {
+
+bool read_result(const std::string& path, json* out) {
   std::ifstream in(path);
   if (!in) return false;
   try {
     json j = json::parse(in);
-    if (j.value("schema_version", 0) != kResultsSchemaVersion || j.value("status", "") != "ok") return false;
+    if (j.value("schema_version", 0) != kResultsSchemaVersion || !j.contains("status")) return false;
     if (out) *out = std::move(j);
     return true;
   } catch (...) {
     return false;
   }
-}
-
-std::string format_seconds(double s) {
-  std::ostringstream os;
-  if (s < 60) {
-    os << std::fixed << std::setprecision(s < 10 ? 1 : 0) << s << " s";
-  } else {
-    os << static_cast<long>(s) / 60 << " min " << static_cast<long>(s) % 60 << " s";
-  }
-  return os.str();
 }
 
 }  // namespace
@@ -408,7 +405,7 @@ json flat_record(const json& r) {
 }
 
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
-                    const RunOptions& options, std::ostream& progress) {
+                    const RunOptions& options, std::ostream& progress_stream) {
   RunSummary summary;
   summary.output = options.output.empty() ? spec.output : options.output;
   const fs::path out = summary.output;
@@ -421,62 +418,78 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
                     summary.output + " already holds " + std::to_string(existing) + " of this grid's " +
                         std::to_string(cells.size()) +
                         " results; pass --resume to keep them and run the rest, or --force to run them again");
+  // Under MPI every rank reads, rank 0 alone writes, and the others wait until it has.
+  const MpiContext& mpi = mpi_context();
+  summary.mpi_rank = mpi.rank;
   std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) throw Error(summary.output + ": cannot create the output folder (" + ec.message() + ")");
-  {
+  if (mpi.rank == 0) {
+    fs::create_directories(out, ec);
+    if (ec) throw Error(summary.output + ": cannot create the output folder (" + ec.message() + ")");
     std::ifstream in(spec.file);
     std::stringstream text;
     text << in.rdbuf();
     write_file_atomic((out / "spec.yaml").string(), text.str());
+    // A run killed with -9 may have left a temporary file behind; nothing reads them, remove them.
+    for (const auto& entry : fs::directory_iterator(out, ec))
+      if (entry.path().filename().string().find(".tmp") != std::string::npos) fs::remove(entry.path(), ec);
+  }
+  mpi_barrier();
+
+  // What to keep from an earlier run: ok results, and (unless --retry-failed) the cells whose
+  // worker crashed, ran out of memory or time: rerunning them would only crash again.
+  std::vector<json> results(cells.size());
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const std::string path = (out / (cells[i].id + ".json")).string();
+    json earlier;
+    if (options.resume && read_result(path, &earlier)) {
+      const std::string status = earlier["status"];
+      if (status == "ok" || (is_worker_failure(status) && !options.retry_failed)) {
+        ++summary.resumed;
+        if (status != "ok") ++summary.failed;
+        results[i] = std::move(earlier);
+        continue;
+      }
+    }
+    todo.push_back(i);
   }
 
-  DataCache cache;
-  const auto t_start = Clock::now();
-  std::size_t ran = 0;
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    const Cell& cell = cells[i];
-    const std::string path = (out / (cell.id + ".json")).string();
-    json result;
-    if (options.resume && complete_ok(path, &result)) {
-      ++summary.resumed;
-      summary.results.push_back(std::move(result));
-      continue;
-    }
-    const json& c = cell.params;
-    const std::string what = c["dataset"]["name"].get<std::string>() + " " + c["solver"]["name"].get<std::string>() +
-                             " " + c["loss"]["name"].get<std::string>() + " rank=" + c["rank"].dump() +
-                             " seed=" + c["seed"].dump();
-    result = run_cell(spec, cell, registry, cache, out);
-    write_file_atomic(path, result.dump(1));
-    ++ran;
+  auto write_summary = [&] {
+    std::string text;
+    for (const auto& r : results)
+      if (!r.is_null()) text += flat_record(r).dump() + "\n";
+    write_file_atomic((out / "summary.jsonl").string(), text);
+  };
+
+  // Under MPI the ranks write their results themselves; rank 0 counts them and writes the summary.
+  auto record = [&](std::size_t i, json result) {
+    if (!mpi.active) write_file_atomic((out / (cells[i].id + ".json")).string(), result.dump(1));
     const std::string status = result["status"];
     summary.ok += status == "ok";
-    summary.failed += status == "failed";
     summary.skipped += status == "skipped";
-    summary.results.push_back(result);
-
-    std::string summary_text;
-    for (const auto& r : summary.results) summary_text += flat_record(r).dump() + "\n";
-    write_file_atomic((out / "summary.jsonl").string(), summary_text);
-
-    const double elapsed = seconds_since(t_start);
-    const std::size_t left = cells.size() - i - 1;
-    std::ostringstream line;
-    line << "[" << std::setw(std::to_string(cells.size()).size()) << i + 1 << "/" << cells.size() << "] "
-         << std::left << std::setw(7) << status << std::right << what << "  "
-         << format_seconds(result["solver_seconds"].get<double>());
-    if (status == "ok" && result["final"].contains("relative_error"))
-      line << "  relative_error=" << std::setprecision(3) << result["final"]["relative_error"].get<double>();
-    if (status != "ok") line << "  " << result["message"].get<std::string>();
-    if (left > 0) line << "  (eta " << format_seconds(elapsed / static_cast<double>(ran) * static_cast<double>(left)) << ")";
-    progress << line.str() << std::endl;
+    summary.interrupted += status == kInterrupted;
+    summary.failed += status != "ok" && status != "skipped" && status != kInterrupted;
+    results[i] = std::move(result);
+    write_summary();
+  };
+  Progress progress(progress_stream, mpi.rank == 0 ? options.progress : ProgressMode::quiet, cells.size(),
+                    cells.size() - todo.size());
+  if (mpi.active) {
+    ExecutionPlan limits = plan_execution(spec, cells, {}, registry, 1);
+    progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run on " + std::to_string(mpi.size - 1) +
+                  " MPI ranks, largest first");
+    mpi_execute(spec, cells, todo, registry, summary.output, limits, progress, record);
+    if (mpi.rank != 0) return summary;
+    write_summary();
+  } else {
+    const ExecutionPlan plan = plan_execution(spec, cells, todo, registry, options.jobs);
+    if (!todo.empty() && cells.size() > 1)
+      progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run; " + plan.rule);
+    summary.stopped_by_signal = !execute_cells(spec, cells, registry, summary.output, plan, progress, record);
+    write_summary();
   }
-  if (ran == 0 && !cells.empty()) {
-    std::string summary_text;
-    for (const auto& r : summary.results) summary_text += flat_record(r).dump() + "\n";
-    write_file_atomic((out / "summary.jsonl").string(), summary_text);
-  }
+  for (auto& r : results)
+    if (!r.is_null()) summary.results.push_back(std::move(r));
   return summary;
 }
 
@@ -509,7 +522,7 @@ std::string summary_table(const std::vector<json>& results) {
     if (it == groups.end()) it = groups.insert(groups.end(), {key, Group{}});
     Group& g = it->second;
     const std::string status = r["status"];
-    if (status == "failed") ++g.failed;
+    if (status != "ok" && status != "skipped") ++g.failed;  // failed, crashed, out_of_memory, timeout, interrupted
     if (status == "skipped") ++g.skipped;
     if (status != "ok" || !r["final"].contains(metric)) continue;
     g.values.push_back(r["final"][metric]);

@@ -1,7 +1,9 @@
 #pragma once
 /// @file runner.hpp
 /// Runs the cells of a grid, one at a time, and writes one JSON result per cell.
+#include <filesystem>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,19 +13,46 @@ namespace nmfx {
 
 constexpr int kResultsSchemaVersion = 1;
 
+/// How progress is reported while a grid runs.
+enum class ProgressMode { automatic, plain, live, json, quiet };
+
 struct RunOptions {
   bool resume = false;  ///< skip cells whose result file is complete (status ok)
   bool force = false;   ///< run cells again even if their result exists
   std::string output;   ///< overrides the spec's output folder when not empty
+  bool retry_failed = false;  ///< with resume: also rerun crashed, out_of_memory and timeout cells
+  int jobs = 0;               ///< cells at once; 0: the spec's jobs, else chosen by the scheduler
+  ProgressMode progress = ProgressMode::automatic;
 };
 
 struct RunSummary {
   int ok = 0, failed = 0, skipped = 0, resumed = 0;
+  int interrupted = 0;  ///< cells stopped by SIGINT/SIGTERM (then the run exits 130)
+  bool stopped_by_signal = false;
+  int mpi_rank = 0;  ///< under mpirun, only rank 0's summary holds the results
   std::string output;
   std::vector<json> results;  ///< every result of the grid, in grid order
 };
 
-/// Runs every cell. A failing cell is recorded and the grid goes on. Throws SpecError only before
+/// Called in the process that runs a cell, once per checkpoint with that trace row
+/// ({"iteration": .., "loss": .., ...}).
+struct CellObserver {
+  virtual ~CellObserver() = default;
+  virtual void on_checkpoint(const json& row) { (void)row; }
+};
+
+/// The last dataset loaded (cells are ordered dataset-outermost, so one is enough), or its error.
+struct DataCache {
+  std::string key;
+  std::shared_ptr<Data> data;
+  std::string error;
+};
+
+/// Runs one cell of a grid in this process and returns its complete result document.
+json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache,
+                  const std::filesystem::path& out, CellObserver* observer);
+
+/// Runs every cell, each in its own worker process (see scheduler.hpp). A failing cell is recorded and the grid goes on. Throws SpecError only before
 /// anything runs (e.g. results already present without --resume or --force).
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
                     const RunOptions& options, std::ostream& progress);
