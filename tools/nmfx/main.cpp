@@ -1,6 +1,6 @@
 // nmfx: run YAML-described NMF experiments with plugin solvers, losses, datasets and metrics.
-// Exit status: 0 success; 1 some cells failed (the grid still ran to the end), or check-plugin found a
-// failing property; 2 bad input.
+// Exit status: 0 success; 1 some cells failed, crashed, ran out of memory or time (the grid still ran
+// to the end), or check-plugin found a failing property; 2 bad input; 130 stopped by SIGINT/SIGTERM.
 #include <iostream>
 #include <sstream>
 
@@ -9,11 +9,13 @@
 #include "analyze.hpp"
 #include "bench.hpp"
 #include "check_plugin.hpp"
+#include "merge.hpp"
 #include "new_plugin.hpp"
 #include "report.hpp"
 
 #include <nmfx/host/grid.hpp>
 #include <nmfx/host/runner.hpp>
+#include <nmfx/host/scheduler.hpp>
 
 namespace {
 
@@ -134,7 +136,12 @@ int main(int argc, char** argv) {
   nmfx::select_blas_kernels(argv);
   CLI::App app{"nmfx: reproducible nonnegative matrix factorization experiments"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", NMFX_VERSION_STRING);
+  app.set_version_flag("--version", [] {
+    const auto& mpi = nmfx::mpi_context();
+    return std::string("nmfx " NMFX_VERSION_STRING "\nMPI: ") +
+           (mpi.built ? "yes (" + mpi.library + "; mpirun -np K nmfx run spreads a grid over K-1 worker ranks)"
+                      : "no (built without MPI)");
+  });
 
   std::string spec_file, output, kind;
   bool dry_run = false, resume = false, force = false;
@@ -144,8 +151,21 @@ int main(int argc, char** argv) {
   run->add_flag("--resume", resume, "keep complete results already in the output folder, run the rest");
   run->add_flag("--force", force, "run cells again even if their results exist");
   run->add_option("-o,--output", output, "output folder (default: the spec's output, or runs/<name>)");
+  bool retry_failed = false, quiet = false, json_progress = false;
+  int jobs = 0;
+  run->add_flag("--retry-failed", retry_failed, "with --resume: also rerun cells that crashed, ran out of memory or time");
+  run->add_option("-j,--jobs", jobs, "cells at once (default: the spec's jobs, or chosen from each cell's size)")
+      ->check(CLI::PositiveNumber);
+  std::string shard;
+  run->add_option("--shard", shard, "i/n: run only the cells k with k mod n = i (for Slurm arrays; join with nmfx merge)");
+  run->add_flag("-q,--quiet", quiet, "no progress lines");
+  run->add_flag("--json-progress", json_progress, "progress as one JSON object per line (started, checkpoint, finished)");
   auto* validate = app.add_subcommand("validate", "check a spec and its plugins without running anything");
   validate->add_option("spec", spec_file, "experiment spec (YAML)")->required();
+  nmfx_merge::Options merge_options;
+  auto* merge = app.add_subcommand("merge", "join the results folders of shards (run --shard i/n) into one");
+  merge->add_option("dirs", merge_options.dirs, "results folders")->required();
+  merge->add_option("-o,--output", merge_options.output, "the joined folder")->required();
   auto* list = app.add_subcommand("list", "list the plugins found, with their parameters");
   list->add_option("kind", kind, "dataset, loss, solver, metric or analysis (with --markdown, also a plugin's name)");
   bool markdown = false;
@@ -224,6 +244,7 @@ int main(int argc, char** argv) {
     }
     if (*bench) return nmfx_bench::run(bench_options);
     if (*analyze) return nmfx_analyze::run(analyze_options, std::cout);
+    if (*merge) return nmfx_merge::run(merge_options);
     if (*report) {
       auto split = [](const std::string& s) {
         std::vector<std::string> out;
@@ -250,6 +271,18 @@ int main(int argc, char** argv) {
     }
     // run
     auto l = load_spec(spec_file);
+    if (!shard.empty()) {
+      // A deterministic partition: cell k (in grid order) belongs to shard k mod n, which spreads
+      // ranks and seeds evenly over the shards.
+      std::size_t i = 0, n = 0;
+      char slash = 0;
+      std::istringstream in(shard);
+      if (!(in >> i >> slash >> n) || slash != '/' || n == 0 || i >= n || !in.eof())
+        throw nmfx::Error("--shard: expected i/n with 0 <= i < n, got '" + shard + "'");
+      std::vector<nmfx::Cell> mine;
+      for (std::size_t k = i; k < l.cells.size(); k += n) mine.push_back(l.cells[k]);
+      l.cells = std::move(mine);
+    }
     if (dry_run) {
       for (std::size_t i = 0; i < l.cells.size(); ++i)
         std::cout << l.cells[i].id << "  " << l.cells[i].params.dump() << "\n";
@@ -257,13 +290,23 @@ int main(int argc, char** argv) {
       return 0;
     }
     nmfx::RunOptions options{resume, force, output};
+    options.retry_failed = retry_failed;
+    options.jobs = jobs;
+    if (quiet) options.progress = nmfx::ProgressMode::quiet;
+    if (json_progress) options.progress = nmfx::ProgressMode::json;
     const auto summary = nmfx::run_grid(l.spec, l.cells, l.registry, options, std::cerr);
-    std::cout << "\n" << nmfx::summary_table(summary.results) << "\n";
+    if (summary.mpi_rank != 0) return 0;  // rank 0 reports for all
+    if (!quiet && !json_progress) std::cout << "\n" << nmfx::summary_table(summary.results) << "\n";
     std::cout << summary.ok << " ok, " << summary.failed << " failed, " << summary.skipped << " skipped";
+    if (summary.interrupted) std::cout << ", " << summary.interrupted << " interrupted";
     if (summary.resumed) std::cout << ", " << summary.resumed << " kept from an earlier run";
     if (summary.stale)
       std::cout << ", " << summary.stale << " run again because a plugin changed since its earlier result";
     std::cout << "\nresults: " << summary.output << "/ (one <id>.json per run; summary.jsonl lists them all)\n";
+    if (summary.stopped_by_signal) {
+      std::cout << "stopped by a signal: `nmfx run --resume` runs the interrupted and remaining cells\n";
+      return 130;
+    }
     return summary.failed > 0 ? 1 : 0;
   } catch (const nmfx::Error& e) {
     std::cerr << "nmfx: " << e.what() << "\n";

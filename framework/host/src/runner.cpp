@@ -8,11 +8,14 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
 #include <nmfx/host/init.hpp>
 #include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/npy.hpp>
 #include <nmfx/host/runner.hpp>
+#include <nmfx/host/scheduler.hpp>
 #include <nmfx/host/threads.hpp>
 
 namespace fs = std::filesystem;
@@ -151,7 +154,8 @@ const Data& load_data(const Spec& spec, const json& dataset, const Registry& reg
 }
 
 void save_npy_atomic(const fs::path& out, const std::string& file, const Matrix& M) {
-  const std::string tmp = (out / (file + ".tmp")).string();
+  // Worker processes may race to write the same data_<hash>.npy: each its own temporary name.
+  const std::string tmp = (out / (file + ".tmp." + std::to_string(::getpid()))).string();
   write_npy(tmp, M);
   fs::rename(tmp, out / file);
 }
@@ -274,10 +278,10 @@ Reuse reusable(const std::string& path, const json& plugins, json* out) {
     if (j.value("schema_version", 0) != kResultsSchemaVersion || j.value("status", "") != "ok") return Reuse::missing;
     // The same plugins by name, version and library content; a record without hashes (older
     // results) cannot show that it is, so it is stale too.
-    auto same = [](const json& a, const json& b) {
-      return a.is_object() && b.is_object() && a.value("name", "") == b.value("name", "") &&
-             a.value("version", "") == b.value("version", "") && !b.value("library_hash", "").empty() &&
-             a.value("library_hash", "") == b.value("library_hash", "");
+    auto same = [](const json& x, const json& y) {
+      return x.is_object() && y.is_object() && x.value("name", "") == y.value("name", "") &&
+             x.value("version", "") == y.value("version", "") && !y.value("library_hash", "").empty() &&
+             x.value("library_hash", "") == y.value("library_hash", "");
     };
     const json& recorded = j["environment"]["plugins"];
     bool fresh = recorded.is_object();
@@ -297,20 +301,31 @@ Reuse reusable(const std::string& path, const json& plugins, json* out) {
 
 namespace {
 
-std::string format_seconds(double s) {
-  std::ostringstream os;
-  if (s < 60) {
-    os << std::fixed << std::setprecision(s < 10 ? 1 : 0) << s << " s";
-  } else {
-    os << static_cast<long>(s) / 60 << " min " << static_cast<long>(s) % 60 << " s";
+// A complete result of any status, or false.
+bool read_result(const std::string& path, json* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  try {
+    json j = json::parse(in);
+    if (j.value("schema_version", 0) != kResultsSchemaVersion || !j.contains("status")) return false;
+    if (out) *out = std::move(j);
+    return true;
+  } catch (...) {
+    return false;
   }
-  return os.str();
+}
+
+// What the summary table needs, not the trace or the environment: memory stays small on big grids.
+json without_trace(json r) {
+  r.erase("trace");
+  r.erase("environment");
+  return r;
 }
 
 }  // namespace
 
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
-                    const RunOptions& options, std::ostream& progress) {
+                    const RunOptions& options, std::ostream& progress_stream) {
   RunSummary summary;
   summary.output = options.output.empty() ? spec.output : options.output;
   const fs::path out = summary.output;
@@ -323,70 +338,90 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
                     summary.output + " already holds " + std::to_string(existing) + " of this grid's " +
                         std::to_string(cells.size()) +
                         " results; pass --resume to keep them and run the rest, or --force to run them again");
+  // Under MPI every rank reads, rank 0 alone writes, and the others wait until it has.
+  const MpiContext& mpi = mpi_context();
+  summary.mpi_rank = mpi.rank;
   std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) throw Error(summary.output + ": cannot create the output folder (" + ec.message() + ")");
-  {
+  if (mpi.rank == 0) {
+    fs::create_directories(out, ec);
+    if (ec) throw Error(summary.output + ": cannot create the output folder (" + ec.message() + ")");
     std::ifstream in(spec.file);
     std::stringstream text;
     text << in.rdbuf();
     write_file_atomic((out / "spec.yaml").string(), text.str());
+    // A run killed with -9 may have left a temporary file behind; nothing reads them, remove them.
+    for (const auto& entry : fs::directory_iterator(out, ec))
+      if (entry.path().filename().string().find(".tmp") != std::string::npos) fs::remove(entry.path(), ec);
   }
+  mpi_barrier();
 
-  DataCache cache;
-  SummaryWriter summary_file((out / "summary.jsonl").string());
-  // What the summary table needs, not the trace or the environment: memory stays small on big grids.
-  auto keep = [&](json r) {
-    r.erase("trace");
-    r.erase("environment");
-    summary.results.push_back(std::move(r));
-  };
-  const auto t_start = Clock::now();
-  std::size_t ran = 0;
-  const std::size_t width = std::to_string(cells.size()).size();
+  // What to keep from an earlier run: ok results made by the same plugins, and (unless
+  // --retry-failed) the cells whose worker crashed, ran out of memory or time: rerunning them would
+  // only crash again. An ok result whose plugin library has changed since is stale: run again.
+  std::vector<json> results(cells.size());
+  std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < cells.size(); ++i) {
-    const Cell& cell = cells[i];
-    const std::string path = (out / (cell.id + ".json")).string();
-    json result;
+    const std::string path = (out / (cells[i].id + ".json")).string();
+    json earlier;
     if (options.resume) {
-      const Reuse reuse = reusable(path, plugin_records(cell.params, registry), &result);
+      const Reuse reuse = reusable(path, plugin_records(cells[i].params, registry), &earlier);
       if (reuse == Reuse::fresh) {
         ++summary.resumed;
-        summary_file.append(result);
-        keep(std::move(result));
+        results[i] = without_trace(std::move(earlier));
         continue;
       }
       summary.stale += reuse == Reuse::stale;
+      if (reuse == Reuse::missing && !options.retry_failed && read_result(path, &earlier) &&
+          is_worker_failure(earlier["status"].get<std::string>())) {
+        ++summary.resumed;
+        ++summary.failed;
+        results[i] = without_trace(std::move(earlier));
+        continue;
+      }
     }
-    const json& c = cell.params;
-    result = run_one_cell(spec, cell, registry, cache, out, nullptr);
-    // Not synced one by one: a result is small, a sync costs milliseconds, and --resume checks every
-    // file it keeps; the folder is synced once at the end.
-    write_file_atomic(path, result.dump(1), false);
-    summary_file.append(result);
-    ++ran;
+    todo.push_back(i);
+  }
+
+  // summary.jsonl: the kept results, then one line appended per finished cell (in finishing order),
+  // so a grid of any size never rewrites it. Under MPI, rank 0 alone writes it.
+  std::unique_ptr<SummaryWriter> summary_file;
+  if (mpi.rank == 0) {
+    summary_file = std::make_unique<SummaryWriter>((out / "summary.jsonl").string());
+    for (const auto& r : results)
+      if (!r.is_null()) summary_file->append(r);
+  }
+
+  // Under MPI the ranks write their results themselves; rank 0 counts them and writes the summary.
+  // Result files are not synced one by one (a result is small, a sync costs milliseconds, and
+  // --resume checks every file it keeps): the folder is synced once at the end.
+  auto record = [&](std::size_t i, json result) {
+    if (!mpi.active) write_file_atomic((out / (cells[i].id + ".json")).string(), result.dump(1), false);
     const std::string status = result["status"];
     summary.ok += status == "ok";
-    summary.failed += status == "failed";
     summary.skipped += status == "skipped";
-
-    const double elapsed = seconds_since(t_start);
-    const std::size_t left = cells.size() - i - 1;
-    std::ostringstream line;
-    line << "[" << std::setw(static_cast<int>(width)) << i + 1 << "/" << cells.size() << "] " << std::left
-         << std::setw(7) << status << std::right << c["dataset"]["name"].get<std::string>() << " "
-         << c["solver"]["name"].get<std::string>() << " " << c["loss"]["name"].get<std::string>()
-         << " rank=" << c["rank"].dump() << " seed=" << c["seed"].dump() << "  "
-         << format_seconds(result["solver_seconds"].get<double>());
-    if (status == "ok" && result["final"].contains("relative_error"))
-      line << "  relative_error=" << std::setprecision(3) << result["final"]["relative_error"].get<double>();
-    if (status != "ok") line << "  " << result["message"].get<std::string>();
-    if (left > 0) line << "  (eta " << format_seconds(elapsed / static_cast<double>(ran) * static_cast<double>(left)) << ")";
-    progress << line.str() << '\n';
-    keep(std::move(result));
+    summary.interrupted += status == kInterrupted;
+    summary.failed += status != "ok" && status != "skipped" && status != kInterrupted;
+    if (summary_file) summary_file->append(result);
+    results[i] = without_trace(std::move(result));
+  };
+  Progress progress(progress_stream, mpi.rank == 0 ? options.progress : ProgressMode::quiet, cells.size(),
+                    cells.size() - todo.size());
+  if (mpi.active) {
+    ExecutionPlan limits = plan_execution(spec, cells, {}, registry, 1);
+    progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run on " + std::to_string(mpi.size - 1) +
+                  " MPI ranks, largest first");
+    mpi_execute(spec, cells, todo, registry, summary.output, limits, progress, record);
+    if (mpi.rank != 0) return summary;
+  } else {
+    const ExecutionPlan plan = plan_execution(spec, cells, todo, registry, options.jobs);
+    if (!todo.empty() && cells.size() > 1)
+      progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run; " + plan.rule);
+    summary.stopped_by_signal = !execute_cells(spec, cells, registry, summary.output, plan, progress, record);
   }
-  progress.flush();
+  summary_file.reset();
   sync_folder(out.string());
+  for (auto& r : results)
+    if (!r.is_null()) summary.results.push_back(std::move(r));
   return summary;
 }
 
@@ -419,7 +454,7 @@ std::string summary_table(const std::vector<json>& results) {
     if (it == groups.end()) it = groups.insert(groups.end(), {key, Group{}});
     Group& g = it->second;
     const std::string status = r["status"];
-    if (status == "failed") ++g.failed;
+    if (status != "ok" && status != "skipped") ++g.failed;  // failed, crashed, out_of_memory, timeout, interrupted
     if (status == "skipped") ++g.skipped;
     if (status != "ok" || !r["final"].contains(metric)) continue;
     g.values.push_back(r["final"][metric]);

@@ -30,7 +30,8 @@ namespace {
 const std::vector<std::string> kTopKeys = {"name",    "description", "datasets", "solvers",     "losses",
                                            "ranks",   "seeds",       "repeats",  "init",        "stopping",
                                            "metrics", "checkpoints", "threads",  "output",      "plugin_paths",
-                                           "regularization", "init_scaling", "save_factors"};
+                                           "regularization", "init_scaling", "save_factors", "jobs", "limits"};
+const std::vector<std::string> kLimitKeys = {"wall_s", "memory_gb"};
 const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol", "target"};
 const std::vector<std::string> kRegularizationKeys = {"alpha_W", "alpha_H", "l1_ratio"};
 const std::vector<std::string> kInitKeys = {"method", "distribution", "scale", "W", "H"};
@@ -310,6 +311,19 @@ Spec parse_spec(const std::string& file) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   spec.threads = root["threads"] ? static_cast<int>(r.integer(root["threads"], "threads", 1)) : static_cast<int>(cores);
   spec.output = root["output"] ? r.string(root["output"], "output") : "runs/" + spec.name;
+  if (root["jobs"]) spec.jobs = static_cast<int>(r.integer(root["jobs"], "jobs", 1));
+  if (const auto limits = root["limits"]) {
+    spec.lines["limits"] = Reader::line(limits);
+    if (!limits.IsMap()) r.fail(limits, "limits", "expected {wall_s: seconds, memory_gb: GB}");
+    r.check_keys(limits, "limits", kLimitKeys);
+    for (const auto& kv : limits) {
+      const std::string k = kv.first.as<std::string>();
+      const json v = kv.second.IsScalar() ? Reader::scalar(kv.second) : json();
+      if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>()))
+        r.fail(kv.second, "limits." + k, "expected a number > 0, got " + (v.is_null() ? std::string("nothing") : v.dump()));
+      (k == "wall_s" ? spec.limits_wall_s : spec.limits_memory_gb) = v.get<double>();
+    }
+  }
   if (const auto save = root["save_factors"]) {
     const json v = save.IsScalar() ? Reader::scalar(save) : json();
     if (!v.is_boolean()) r.fail(save, "save_factors", "expected true or false");

@@ -1,6 +1,6 @@
 #pragma once
 /// @file runner.hpp
-/// Runs the cells of a grid, one at a time, and writes one JSON result per cell.
+/// Runs the cells of a grid (each in a worker process, see scheduler.hpp) and writes one JSON result per cell.
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
@@ -34,23 +34,32 @@ json plugin_records(const json& cell, const Registry& registry);
 enum class Reuse { missing, stale, fresh };
 Reuse reusable(const std::string& path, const json& plugins, json* result);
 
+/// How progress is reported while a grid runs.
+enum class ProgressMode { automatic, plain, live, json, quiet };
+
 struct RunOptions {
   bool resume = false;  ///< keep cells whose result is complete (status ok) and whose plugins are unchanged
   bool force = false;   ///< run cells again even if their result exists
   std::string output;   ///< overrides the spec's output folder when not empty
+  bool retry_failed = false;  ///< with resume: also rerun crashed, out_of_memory and timeout cells
+  int jobs = 0;               ///< cells at once; 0: the spec's jobs, else chosen by the scheduler
+  ProgressMode progress = ProgressMode::automatic;
 };
 
 struct RunSummary {
   int ok = 0, failed = 0, skipped = 0, resumed = 0;
   int stale = 0;  ///< results found by --resume but made by a plugin that has changed since: run again
+  int interrupted = 0;  ///< cells stopped by SIGINT/SIGTERM (then the run exits 130)
+  bool stopped_by_signal = false;
+  int mpi_rank = 0;  ///< under mpirun, only rank 0's summary holds the results
   std::string output;
   /// Every result of the grid, in grid order, without its trace and environment (what the summary
   /// table needs; the full results are in the output folder).
   std::vector<json> results;
 };
 
-/// Runs every cell. A failing cell is recorded and the grid goes on. Throws SpecError only before
-/// anything runs (e.g. results already present without --resume or --force).
+/// Runs every cell, each in its own worker process (see scheduler.hpp). A failing cell is recorded
+/// and the grid goes on. Throws SpecError only before anything runs (e.g. results already present without --resume or --force).
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
                     const RunOptions& options, std::ostream& progress);
 

@@ -39,6 +39,9 @@ struct Spec {
   json regularization;  ///< {"alpha_W", "alpha_H", "l1_ratio"}; values may be lists (axes)
   json checkpoints;  ///< {"every": k} or {"log": n}
   int threads = 1;
+  int jobs = 0;                 ///< cells at once; 0: chosen by the scheduler
+  double limits_wall_s = 0;     ///< limits.wall_s: seconds a cell may take (0: no limit)
+  double limits_memory_gb = 0;  ///< limits.memory_gb per cell (0: 80% of RAM shared by the jobs)
   std::string output;
   bool save_factors = false;  ///< write W and H of each run as <id>.W.npy and <id>.H.npy
   std::vector<std::string> plugin_paths;  ///< resolved against dir

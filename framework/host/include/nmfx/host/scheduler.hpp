@@ -1,0 +1,109 @@
+#pragma once
+/// @file scheduler.hpp
+/// The execution engine: every cell runs in a worker process of its own (fork after the spec is
+/// parsed and the plugins are loaded); the worker streams its checkpoint rows to the parent over a
+/// pipe, and the parent, which never runs plugin code, turns whatever happens to the worker (a
+/// result, a signal, too much memory, too much time, Ctrl-C) into a result document. Cells run side
+/// by side when the cores allow: jobs x threads <= cores.
+#include <cstddef>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nmfx/host/runner.hpp>
+
+namespace nmfx {
+
+/// Statuses a worker's fate gives, beside the cell's own ok / failed / skipped.
+inline constexpr const char* kCrashed = "crashed";
+inline constexpr const char* kOutOfMemory = "out_of_memory";
+inline constexpr const char* kTimeout = "timeout";
+inline constexpr const char* kInterrupted = "interrupted";
+
+/// True for the statuses --resume keeps unless --retry-failed: the worker died of the cell itself.
+bool is_worker_failure(const std::string& status);
+
+/// One cell to run, with the threads it gets (<= the cell's own `threads`).
+struct Placement {
+  std::size_t index = 0;  ///< into the grid's cells
+  int threads = 1;
+};
+
+struct ExecutionPlan {
+  std::vector<Placement> cells;  ///< in the order they start
+  int cores = 1;                 ///< jobs x threads of the cells running at once stays <= cores
+  int max_jobs = 1;              ///< at most this many workers at once
+  double wall_s = 0;             ///< per cell; 0: no limit
+  double memory_bytes = 0;       ///< per worker (resident set, watched by the parent; RLIMIT_AS backstop)
+  std::string rule;              ///< one line saying how jobs and threads were chosen
+};
+
+/// M*N*L from which a cell gets all the threads instead of one (see docs/scheduling.md for the
+/// measurements behind it).
+inline constexpr double kThreadCrossoverMNL = 5.0e8;
+
+/// Chooses threads per cell and the number of cells at once. `jobs` > 0 is the user's choice
+/// (--jobs or the spec's jobs); 0 lets the rule decide from each cell's M*N*L (the datasets'
+/// shapes are read in a probe process once per dataset).
+ExecutionPlan plan_execution(const Spec& spec, const std::vector<Cell>& cells, const std::vector<std::size_t>& todo,
+                             const Registry& registry, int jobs);
+
+/// Live progress: one line per finished cell (finishing order, ETA); on a terminal also a status
+/// line for the running cells; or one JSON object per event; or nothing.
+class Progress {
+ public:
+  Progress(std::ostream& out, ProgressMode mode, std::size_t total, std::size_t already_done);
+  void started(const Cell& cell, int threads);
+  void checkpoint(const Cell& cell, const json& row);
+  void finished(const Cell& cell, const json& result);
+  void note(const std::string& line);
+  ~Progress();
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+/// Runs the plan's cells in workers; `sink` gets each result in the parent, in finishing order.
+/// Returns false when SIGINT or SIGTERM stopped the run (the cells running then are given to the
+/// sink as `interrupted`, the others not at all).
+bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
+                   const std::string& out, const ExecutionPlan& plan, Progress& progress,
+                   const std::function<void(std::size_t, json)>& sink);
+
+/// What the worker process does: runs one cell, writing "C <row>" lines and a final "R <result>"
+/// line to fd. Never returns.
+[[noreturn]] void worker_main(const Spec& spec, const Cell& cell, int threads, const Registry& registry,
+                              const std::string& out, int fd, double memory_bytes);
+
+}  // namespace nmfx
+
+namespace nmfx {
+
+/// MPI, when nmfx is built with it and started by mpirun with more than one rank.
+struct MpiContext {
+  bool built = false;   ///< nmfx was built with MPI
+  bool active = false;  ///< this process is one of several ranks
+  int rank = 0, size = 1;
+  int local_size = 1;   ///< ranks on this machine (they share its cores)
+  std::string library;  ///< the MPI library's version string
+};
+
+/// Initialises MPI on first use when the environment says mpirun started this process
+/// (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK); MPI_Finalize runs at exit.
+const MpiContext& mpi_context();
+void mpi_barrier();
+
+/// Spreads the cells over the ranks. Rank 0 hands out the cells in `todo` one at a time, largest
+/// estimated cost (M*N*L*max_iter) first, to whichever rank asks; the other ranks run each in a
+/// worker process (with the wall and memory limits), write its result file into `out` and send the
+/// result back. On rank 0 `sink` and `progress` get every result; the other ranks ignore them.
+void mpi_execute(const Spec& spec, const std::vector<Cell>& cells, const std::vector<std::size_t>& todo,
+                 const Registry& registry, const std::string& out, const ExecutionPlan& limits, Progress& progress,
+                 const std::function<void(std::size_t, json)>& sink);
+
+/// A cell's estimated cost, M*N*L*max_iter (each dataset's shape probed once, in a throwaway process).
+double estimated_cost(const Spec& spec, const Cell& cell, const Registry& registry);
+
+}  // namespace nmfx
