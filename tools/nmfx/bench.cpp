@@ -55,7 +55,8 @@ double square_gemm_rate(std::size_t n) {
     nmfx::gemm(A, nmfx::Trans::no, B, nmfx::Trans::no, C);
     t.push_back(seconds(t0));
   }
-  return 2.0 * static_cast<double>(n) * n * n / median(t) / 1e9;
+  const double nd = static_cast<double>(n);
+  return 2.0 * nd * nd * nd / median(t) / 1e9;
 }
 
 // One outer iteration of `solver` with `loss` from (W_start, H_start): one warm-up step (first touch
@@ -213,7 +214,7 @@ json measure(const Options& o, const nmfx::Registry& registry) {
     }
     const double gemms = median(t);
     json problem = {{"M", M}, {"N", N}, {"L", L}, {"two_gemms_seconds", gemms},
-                    {"two_gemms_gflops", 4.0 * M * N * L / gemms / 1e9}, {"solvers", json::object()}};
+                    {"two_gemms_gflops", 4.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(L) / gemms / 1e9}, {"solvers", json::object()}};
     // KL (a "solver/kl" entry) also needs WH, once per half-step: two more GEMMs of the same size,
     // timed here into an M x N matrix.
     double wh_twice = -1;

@@ -417,7 +417,7 @@ std::vector<nmfx::RunGroup> analysis_survey(std::vector<std::vector<std::pair<Ma
       const double e = 1.0 / static_cast<double>(rank) + 0.01 * static_cast<double>(r);
       g.runs.push_back({{"id", "run" + std::to_string(rank) + "_" + std::to_string(r)},
                         {"cell", {{"rank", rank}, {"seed", r}}},
-                        {"final", {{"loss", e}, {"relative_error", e}, {"train_rmse", e}, {"test_rmse", e + 0.1 * rank}}}});
+                        {"final", {{"loss", e}, {"relative_error", e}, {"train_rmse", e}, {"test_rmse", e + 0.1 * static_cast<double>(rank)}}}});
     }
     const std::size_t index = factors.size() - 1;
     g.factor = [&factors, index](std::size_t run, const std::string& which) {

@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
     options.retry_failed = retry_failed;
     options.jobs = jobs;
     if (quiet) options.progress = nmfx::ProgressMode::quiet;
-    if (json_progress) options.progress = nmfx::ProgressMode::json;
+    if (json_progress) options.progress = nmfx::ProgressMode::json_lines;
     const auto summary = nmfx::run_grid(l.spec, l.cells, l.registry, options, std::cerr);
     if (summary.mpi_rank != 0) return 0;  // rank 0 reports for all
     if (!quiet && !json_progress) std::cout << "\n" << nmfx::summary_table(summary.results) << "\n";

@@ -24,10 +24,6 @@ using Clock = std::chrono::steady_clock;
 namespace nmfx {
 namespace {
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
   char buf[32];

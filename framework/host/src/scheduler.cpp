@@ -248,7 +248,7 @@ struct Progress::Impl {
   std::ostream& out;
   ProgressMode mode;
   std::size_t total, done;
-  std::size_t finished_here = 0;
+  std::size_t finished_here{};
   Clock::time_point start = Clock::now();
   Clock::time_point last_draw{};
   bool line_shown = false;
@@ -286,7 +286,7 @@ struct Progress::Impl {
 };
 
 Progress::Progress(std::ostream& out, ProgressMode mode, std::size_t total, std::size_t already_done)
-    : impl_(new Impl{out, mode, total, already_done}) {
+    : impl_(new Impl{out, mode, total, already_done, 0, Clock::now(), {}, false, {}}) {
   if (mode == ProgressMode::automatic)
     impl_->mode = &out == &std::cerr && ::isatty(2) ? ProgressMode::live : ProgressMode::plain;
 }
@@ -299,7 +299,7 @@ Progress::~Progress() {
 void Progress::started(const Cell& cell, int threads) {
   auto& p = *impl_;
   p.running[cell.id] = {describe(cell), Clock::now(), json::object()};
-  if (p.mode == ProgressMode::json) p.event({{"event", "started"}, {"id", cell.id}, {"cell", describe(cell)}, {"threads", threads}});
+  if (p.mode == ProgressMode::json_lines) p.event({{"event", "started"}, {"id", cell.id}, {"cell", describe(cell)}, {"threads", threads}});
   if (p.mode == ProgressMode::live) p.draw();
 }
 
@@ -307,7 +307,7 @@ void Progress::checkpoint(const Cell& cell, const json& row) {
   auto& p = *impl_;
   auto it = p.running.find(cell.id);
   if (it != p.running.end()) it->second.last = row;
-  if (p.mode == ProgressMode::json) p.event({{"event", "checkpoint"}, {"id", cell.id}, {"row", row}});
+  if (p.mode == ProgressMode::json_lines) p.event({{"event", "checkpoint"}, {"id", cell.id}, {"row", row}});
   if (p.mode == ProgressMode::live && seconds_since(p.last_draw) > 0.2) p.draw();
 }
 
@@ -321,7 +321,7 @@ void Progress::finished(const Cell& cell, const json& result) {
   const std::size_t left = p.total - p.done;
   // Finished cells per second so far, with the running ones counted as half done.
   const double eta = elapsed / static_cast<double>(p.finished_here) * static_cast<double>(left);
-  if (p.mode == ProgressMode::json) {
+  if (p.mode == ProgressMode::json_lines) {
     json e = {{"event", "finished"}, {"id", cell.id}, {"cell", describe(cell)}, {"status", status},
               {"message", result["message"]}, {"done", p.done}, {"total", p.total}, {"final", result["final"]}};
     if (left > 0) e["eta_s"] = eta;
@@ -345,7 +345,7 @@ void Progress::finished(const Cell& cell, const json& result) {
 void Progress::note(const std::string& line) {
   auto& p = *impl_;
   if (p.mode == ProgressMode::quiet) return;
-  if (p.mode == ProgressMode::json) return p.event({{"event", "note"}, {"text", line}});
+  if (p.mode == ProgressMode::json_lines) return p.event({{"event", "note"}, {"text", line}});
   p.clear();
   p.out << line << std::endl;
   p.draw();

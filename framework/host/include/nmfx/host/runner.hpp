@@ -35,7 +35,7 @@ enum class Reuse { missing, stale, fresh };
 Reuse reusable(const std::string& path, const json& plugins, json* result);
 
 /// How progress is reported while a grid runs.
-enum class ProgressMode { automatic, plain, live, json, quiet };
+enum class ProgressMode { automatic, plain, live, json_lines, quiet };
 
 struct RunOptions {
   bool resume = false;  ///< keep cells whose result is complete (status ok) and whose plugins are unchanged
