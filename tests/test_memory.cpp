@@ -45,9 +45,10 @@ void spec(const test::fs::path& dir, const std::string& dataset) {
 
 // The least address space of a tiny run, measured once (on a tiny .npy) for every test here, plus
 // 8 MiB for what another dataset plugin maps; each test checks its own tiny run under it.
-std::size_t base_kib() {
-  static const std::size_t base = [] {
-    const auto dir = test::temp_dir("memory_base");
+// `name` keeps the folders of test cases that ctest runs at the same time apart.
+std::size_t base_kib(const std::string& name) {
+  static const std::size_t base = [&] {
+    const auto dir = test::temp_dir("memory_base_" + name);
     nmfx::write_npy((dir / "x.npy").string(), test::random_matrix(20, 10, 1));
     spec(dir, "{name: npy, params: {path: x.npy}}");
     return least_kib(dir) + (8 << 10);
@@ -63,7 +64,7 @@ TEST_CASE("nmfx run loads a 96 MB .npy under an address-space limit of a tiny ru
   nmfx::write_npy((big / "x.npy").string(), test::random_matrix(3000, 4000, 2));  // 96 MB of doubles
   spec(small, "{name: npy, params: {path: x.npy}}");
   spec(big, "{name: npy, params: {path: x.npy}}");
-  const std::size_t base = base_kib(), x_kib = 3000 * 4000 * 8 / 1024;
+  const std::size_t base = base_kib("npy"), x_kib = 3000 * 4000 * 8 / 1024;
   REQUIRE(runs_under(small, base));
   CHECK(runs_under(big, base + x_kib * 3 / 2));
   // The same file gzipped is inflated on the fly into X, under the same limit.
@@ -87,7 +88,7 @@ TEST_CASE("nmfx run loads a .csv of 4 million numbers under a limit of a tiny ru
   write_csv(big / "x.csv", 1000, 4000);  // 32 MB as doubles, 8 MB as text
   spec(small, "{name: csv, params: {path: x.csv}}");
   spec(big, "{name: csv, params: {path: x.csv}}");
-  const std::size_t base = base_kib(), x_kib = 1000 * 4000 * 8 / 1024;
+  const std::size_t base = base_kib("csv"), x_kib = 1000 * 4000 * 8 / 1024;
   REQUIRE(runs_under(small, base));
   CHECK(runs_under(big, base + x_kib * 16 / 10));
 }
