@@ -465,7 +465,7 @@ TEST_CASE("hals accel_hals and accel_mu refuse a loss other than frobenius and w
 }
 
 TEST_CASE("a HALS sweep split over threads gives the bits of the serial sweep") {
-  // K L^2 = 3000 * 40^2 is above the split threshold (2^22), so with 2 threads the 12 blocks of 256
+  // K L^2 = 3000 * 40^2 is above the split threshold (2^20), so with 2 threads the 47 blocks of 64
   // columns go to two ranges; each column's updates and each block's change are computed alike.
   const std::size_t L = 40, K = 3000;
   const nmfx::Matrix G = test::random_matrix(L, 2 * L, 5);

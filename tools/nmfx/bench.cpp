@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include <boost/dll/runtime_symbol_info.hpp>
 
 #include <nmfx/host/grid.hpp>
@@ -132,6 +134,28 @@ void sampled_product(const nmfx::SparseMatrix& S, const Matrix& W, const Matrix&
   }
 }
 
+// Seconds to read `bytes` bytes once from memory, streaming, on the threads of the run: the
+// bandwidth baseline of the sparse products, which must stream X (in both orientations) and the
+// factors. The buffer is written once beforehand (first touch) and read twice before timing.
+double stream_read_seconds(std::size_t bytes, int repeat) {
+  std::vector<std::uint64_t> buffer(std::max<std::size_t>(bytes / 8, 1));
+  const long n = static_cast<long>(buffer.size());
+  std::uint64_t* b = buffer.data();
+#pragma omp parallel for schedule(static)
+  for (long k = 0; k < n; ++k) b[k] = static_cast<std::uint64_t>(k);
+  std::vector<double> t;
+  volatile std::uint64_t sink = 0;
+  for (int r = 0; r < repeat + 2; ++r) {
+    const auto t0 = Clock::now();
+    std::uint64_t sum = 0;
+#pragma omp parallel for schedule(static) reduction(+ : sum)
+    for (long k = 0; k < n; ++k) sum += b[k];
+    if (r > 1) t.push_back(seconds(t0));
+    sink = sink + sum;
+  }
+  return median(t);
+}
+
 json measure_sparse(const std::string& size, const Options& o, const nmfx::Registry& registry, int threads) {
   std::size_t M = 0, N = 0, L = 0;
   double density = 0;
@@ -164,8 +188,14 @@ json measure_sparse(const std::string& size, const Options& o, const nmfx::Regis
     }
   }
   const double two_products = median(t_products), two_sampled = median(t_sampled);
+  // What the two products must move at the least: X's values and column indices in both
+  // orientations and their row offsets, W and H read, X H^T and W^T X written.
+  const std::size_t stream_bytes = 2 * X.nnz * (sizeof(double) + sizeof(std::uint32_t)) +
+                                   (M + N + 2) * sizeof(std::size_t) + 2 * (M + N) * L * sizeof(double);
+  const double stream_read = stream_read_seconds(stream_bytes, o.repeat);
   json problem = {{"M", M}, {"N", N}, {"L", L}, {"nnz", X.nnz}, {"density", density},
                   {"two_products_seconds", two_products}, {"two_sampled_products_seconds", two_sampled},
+                  {"stream_bytes", stream_bytes}, {"stream_read_seconds", stream_read},
                   {"runs", json::array()}};
   for (const auto& run : o.sparse_runs) {
     const auto slash = run.find('/');
@@ -176,7 +206,10 @@ json measure_sparse(const std::string& size, const Options& o, const nmfx::Regis
     r["solver"] = solver;
     r["loss"] = loss;
     r["baseline_seconds"] = baseline;
-    if (r.contains("iteration_seconds")) r["ratio_to_baseline"] = r["iteration_seconds"].get<double>() / baseline;
+    if (r.contains("iteration_seconds")) {
+      r["ratio_to_baseline"] = r["iteration_seconds"].get<double>() / baseline;
+      r["ratio_to_stream_read"] = r["iteration_seconds"].get<double>() / stream_read;
+    }
     problem["runs"].push_back(r);
   }
   return problem;
@@ -250,6 +283,9 @@ json measure(const Options& o, const nmfx::Registry& registry) {
   }
   for (const auto& size : o.sparse_sizes)
     if (size != "none") out["sparse_problems"].push_back(measure_sparse(size, o, registry, threads));
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  out["peak_rss_bytes"] = static_cast<double>(usage.ru_maxrss) * 1024.0;  // Linux reports KiB
   return out;
 }
 
@@ -309,21 +345,32 @@ void print(const json& figures, const std::string& title) {
   }
   if (!figures.contains("sparse_problems")) return;
   std::cout << "Sparse X. Baseline: X H^T + W^T X through nmfx's sparse products; for KL also (WH)_ij at the\n"
-               "nonzeros, twice (what a KL iteration cannot avoid).\n\n"
-            << "| problem | solver | loss | one iteration (ms) | baseline (ms) | ratio | inner statistics |\n"
-            << "|---|---|---|---|---|---|---|\n";
+               "nonzeros, twice (what a KL iteration cannot avoid). Stream: one read, on the same threads, of\n"
+               "the bytes the two products must move (X in both orientations, W, H, the two results).\n\n";
+  for (const auto& p : figures["sparse_problems"]) {
+    const double products = p["two_products_seconds"].get<double>(), stream = p["stream_read_seconds"].get<double>();
+    const double flops = 4.0 * p["nnz"].get<double>() * p["L"].get<double>();
+    std::cout << "- " << p["M"] << " x " << p["N"] << ", L = " << p["L"] << ", nnz = " << p["nnz"]
+              << ": XH^T + W^TX " << std::setprecision(2) << 1e3 * products << " ms (" << std::setprecision(1)
+              << flops / products / 1e9 << " GFLOP/s); stream read of " << p["stream_bytes"].get<double>() / 1e6
+              << " MB " << std::setprecision(2) << 1e3 * stream << " ms (" << std::setprecision(1)
+              << p["stream_bytes"].get<double>() / stream / 1e9 << " GB/s); products / stream "
+              << std::setprecision(2) << products / stream << "\n";
+  }
+  std::cout << "\n| problem | solver | loss | one iteration (ms) | baseline (ms) | ratio | ratio to stream | inner statistics |\n"
+            << "|---|---|---|---|---|---|---|---|\n";
   for (const auto& p : figures["sparse_problems"]) {
     std::ostringstream name;
     name << p["M"] << " x " << p["N"] << ", L = " << p["L"] << ", nnz = " << p["nnz"];
     for (const auto& r : p["runs"]) {
       std::cout << "| " << name.str() << " | " << r["solver"].get<std::string>() << " | " << r["loss"].get<std::string>() << " | ";
       if (r.contains("error")) {
-        std::cout << "- | - | - | " << r["error"].get<std::string>() << " |\n";
+        std::cout << "- | - | - | - | " << r["error"].get<std::string>() << " |\n";
         continue;
       }
       std::cout << std::setprecision(2) << 1e3 * r["iteration_seconds"].get<double>() << " | "
                 << 1e3 * r["baseline_seconds"].get<double>() << " | " << r["ratio_to_baseline"].get<double>() << " | "
-                << stats_text(r) << " |\n";
+                << r["ratio_to_stream_read"].get<double>() << " | " << stats_text(r) << " |\n";
     }
   }
   std::cout << "\n";
@@ -341,6 +388,8 @@ int run(const Options& o) {
   }
   json all = {{"selected", figures}, {"environment", nmfx::environment()}};
   print(figures, "Kernels nmfx selected:");
+  std::cout << "Peak resident size of this run (getrusage ru_maxrss): " << std::setprecision(1)
+            << figures["peak_rss_bytes"].get<double>() / 1e6 << " MB\n\n";
   if (o.compare_kernels) {
     // OpenBLAS reads its kernel choice when it is loaded, so the other figures come from a child.
     // The child gets the environment nmfx started with: OPENBLAS_CORETYPE as it was, or unset.

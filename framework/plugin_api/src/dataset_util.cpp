@@ -47,6 +47,61 @@ std::string read_file_maybe_gz(const std::string& path) {
   return out;
 }
 
+FileStream::FileStream(const std::string& path) : path_(path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) throw Error(path + ": cannot open file");
+  gzbuffer(f, 1 << 17);
+  file_ = f;
+}
+
+FileStream::~FileStream() { gzclose(static_cast<gzFile>(file_)); }
+
+void FileStream::fail(void* file) {
+  int err = 0;
+  const char* msg = gzerror(static_cast<gzFile>(file), &err);
+  if (err == Z_BUF_ERROR) throw Error(path_ + ": truncated gzip file");
+  if (err == Z_ERRNO) throw Error(path_ + ": read error");
+  throw Error(path_ + ": corrupt gzip data (" + std::string(msg && *msg ? msg : "zlib error") + ")");
+}
+
+std::size_t FileStream::read(char* to, std::size_t n) {
+  gzFile f = static_cast<gzFile>(file_);
+  std::size_t done = 0;
+  while (done < n) {
+    const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - done, std::size_t{1} << 30));
+    const int r = gzread(f, to + done, chunk);
+    if (r < 0) fail(f);
+    done += static_cast<std::size_t>(r);
+    if (static_cast<unsigned>(r) < chunk) {
+      int err = 0;
+      gzerror(f, &err);
+      if (err != Z_OK) fail(f);
+      break;
+    }
+  }
+  return done;
+}
+
+std::size_t FileStream::skip_rest() {
+  char buf[1 << 14];
+  std::size_t total = 0;
+  while (const std::size_t n = read(buf, sizeof buf)) total += n;
+  return total;
+}
+
+std::size_t FileStream::content_size() {
+  std::ifstream probe(path_, std::ios::binary);
+  unsigned char magic[2] = {0, 0};
+  probe.read(reinterpret_cast<char*>(magic), 2);
+  if (!(probe.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b)) {
+    probe.clear();
+    probe.seekg(0, std::ios::end);
+    return static_cast<std::size_t>(probe.tellg());
+  }
+  FileStream again(path_);
+  return again.skip_rest();
+}
+
 std::vector<ParamSpec> common_dataset_params() {
   return {param_bool("transpose", false, "swap rows and columns after loading (samples become rows)"),
           param_choice("scale", "none", {"none", "max", "minmax"},

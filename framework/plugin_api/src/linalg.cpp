@@ -1,8 +1,11 @@
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include <cblas.h>
 #include <omp.h>
 
+#include <nmfx/clones.hpp>
 #include <nmfx/linalg.hpp>
 
 namespace nmfx {
@@ -31,62 +34,225 @@ double inner(const Matrix& A, const Matrix& B) {
 }  // namespace nmfx
 
 namespace nmfx {
+namespace {
+
+// The sparse products are rows of a CSR matrix S times a dense B whose rows have L entries:
+// out[i, :] = sum_k S.values[k] * B[S.indices[k], :], the k in stored order. Each output row is
+// accumulated in registers, over the rank dimension, a chunk of up to 32 entries per pass over
+// the row's nonzeros (an axpy of a row of B per nonzero). Every entry of the output is still the
+// same sum in the same order as the scalar loop (0 + x_1 b_1 + x_2 b_2 + ...: vector lanes are
+// independent, and NMFX_TARGET_CLONES never contracts into FMA), so the bits do not depend on the
+// clone that runs, on the number of threads, or on the chunking.
+//
+// A chunk reads whole vectors of 8 doubles, so up to Lr = L rounded up to 8 entries from the start
+// of a row of B, past its end into the next row (lanes that are computed and discarded). Rows of B
+// that are too close to the end of its buffer for that (the last ceil(Lr / L) at most) are read
+// from `tail`, a copy of them followed by zeros.
+typedef double v8 __attribute__((vector_size(64)));
+typedef double v8u __attribute__((vector_size(64), aligned(8), may_alias));
+constexpr std::size_t lanes = 8, widest = 4;  // vectors per chunk: at most 32 entries
+
+struct RowsOperand {
+  const double* b;     ///< B's rows, L apart
+  std::size_t L;       ///< entries per row of B (and of each output row)
+  std::size_t safe;    ///< rows below this are read in place
+  const double* tail;  ///< row `safe` onwards, then Lr zeros
+};
+
+template <std::size_t V>
+__attribute__((always_inline)) inline void row_chunk(const std::size_t* indptr, const std::uint32_t* indices,
+                                                      const double* values, std::size_t i, const RowsOperand& B,
+                                                      std::size_t a0, std::size_t width, double* o, std::size_t cs) {
+  v8 acc[V];
+  for (std::size_t v = 0; v < V; ++v) acc[v] = v8{} ;
+  const std::size_t end = indptr[i + 1];
+  for (std::size_t k = indptr[i]; k < end; ++k) {
+    const std::size_t j = indices[k];
+    const double* r = (j < B.safe ? B.b + j * B.L : B.tail + (j - B.safe) * B.L) + a0;
+    const double x = values[k];
+    for (std::size_t v = 0; v < V; ++v) acc[v] += x * *reinterpret_cast<const v8u*>(r + v * lanes);
+  }
+  double out[V * lanes];
+  for (std::size_t v = 0; v < V; ++v) *reinterpret_cast<v8u*>(out + v * lanes) = acc[v];
+  for (std::size_t c = 0; c < width; ++c) o[(a0 + c) * cs] = out[c];
+}
+
+// Rows [i0, i1) of S times B: row i's entry a goes to out[i * rs + a * cs] (rs = L, cs = 1 for a
+// row-major M x L result; rs = 1, cs = M for its transpose, L x M).
+NMFX_TARGET_CLONES void csr_rows_times(const std::size_t* indptr, const std::uint32_t* indices, const double* values,
+                                       std::size_t i0, std::size_t i1, const RowsOperand& B, double* out,
+                                       std::size_t rs, std::size_t cs) {
+  for (std::size_t i = i0; i < i1; ++i) {
+    double* o = out + i * rs;
+    for (std::size_t a0 = 0; a0 < B.L; a0 += widest * lanes) {
+      const std::size_t width = std::min(widest * lanes, B.L - a0);
+      switch ((width + lanes - 1) / lanes) {
+        case 1: row_chunk<1>(indptr, indices, values, i, B, a0, width, o, cs); break;
+        case 2: row_chunk<2>(indptr, indices, values, i, B, a0, width, o, cs); break;
+        case 3: row_chunk<3>(indptr, indices, values, i, B, a0, width, o, cs); break;
+        default: row_chunk<4>(indptr, indices, values, i, B, a0, width, o, cs); break;
+      }
+    }
+  }
+}
+
+// The other product, S^T B for B with one row per row of S (W^T X = (X^T W)^T), by scattering
+// rather than gathering: row i of B is loaded once, into registers, and x_ij B[i, :] added to row
+// j of acc (K x ldc, K = S.cols), for the entries of row i with j in [j_lo, j_hi). Row j of acc
+// then receives its terms in increasing i, the stored order of row j of S^T, so it is the same sum
+// as the gather over S^T, bit for bit; but acc (as small as H) stays in cache, where gathering
+// rows of B (as large as W) misses it. Lanes of acc past L, up to ldc, take discarded sums.
+template <std::size_t V>
+__attribute__((always_inline)) inline void scatter_chunk(const std::size_t* indptr, const std::uint32_t* indices,
+                                                          const double* values, std::size_t i, const double* bi,
+                                                          std::size_t j_lo, std::size_t j_hi, double* acc,
+                                                          std::size_t ldc) {
+  v8 b[V];
+  for (std::size_t v = 0; v < V; ++v) b[v] = *reinterpret_cast<const v8u*>(bi + v * lanes);
+  const std::uint32_t* first = indices + indptr[i];
+  const std::uint32_t* last = indices + indptr[i + 1];
+  if (j_lo > 0) first = std::lower_bound(first, last, static_cast<std::uint32_t>(j_lo));
+  if (j_hi < ~std::uint32_t{0}) last = std::lower_bound(first, last, static_cast<std::uint32_t>(j_hi));
+  for (const std::uint32_t* p = first; p < last; ++p) {
+    const double x = values[p - indices];
+    double* c = acc + std::size_t{*p} * ldc;
+    for (std::size_t v = 0; v < V; ++v) {
+      v8u* cv = reinterpret_cast<v8u*>(c + v * lanes);
+      *cv = *cv + x * b[v];
+    }
+  }
+}
+
+NMFX_TARGET_CLONES void csr_scatter_rows(const std::size_t* indptr, const std::uint32_t* indices, const double* values,
+                                         std::size_t rows, const RowsOperand& B, std::size_t j_lo, std::size_t j_hi,
+                                         double* acc, std::size_t ldc) {
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (indptr[i] == indptr[i + 1]) continue;
+    const double* bi = i < B.safe ? B.b + i * B.L : B.tail + (i - B.safe) * B.L;
+    for (std::size_t a0 = 0; a0 < B.L; a0 += widest * lanes) {
+      const std::size_t width = std::min(widest * lanes, B.L - a0);
+      double* c = acc + a0;
+      switch ((width + lanes - 1) / lanes) {
+        case 1: scatter_chunk<1>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc); break;
+        case 2: scatter_chunk<2>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc); break;
+        case 3: scatter_chunk<3>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc); break;
+        default: scatter_chunk<4>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc); break;
+      }
+    }
+  }
+}
+
+std::size_t padded(std::size_t L) { return (L + lanes - 1) / lanes * lanes; }
+
+// B (rows x L, row-major at b) as a RowsOperand, copying its last rows into `tail`.
+RowsOperand operand(const double* b, std::size_t rows, std::size_t L, std::vector<double>& tail) {
+  const std::size_t Lr = padded(L), total = rows * L;
+  const std::size_t safe = total >= Lr ? (total - Lr) / L + 1 : 0;
+  tail.assign((rows - safe) * L + Lr, 0.0);
+  std::copy(b + safe * L, b + total, tail.begin());
+  return {b, L, safe, tail.data()};
+}
+
+// out = S B with the output layout of csr_rows_times, in parallel over blocks of rows.
+void csr_times(const SparseMatrix& S, const RowsOperand& B, double* out, std::size_t rs, std::size_t cs) {
+  constexpr std::size_t block = 64;
+  const std::size_t blocks = (S.rows + block - 1) / block;
+  const std::size_t* indptr = S.indptr.data();
+  const std::uint32_t* indices = S.indices.data();
+  const double* values = S.values.data();
+  const long count = static_cast<long>(blocks);
+#pragma omp parallel for schedule(dynamic, 1) if (S.nnz() * B.L >= (std::size_t{1} << 15))
+  for (long c = 0; c < count; ++c) {
+    const std::size_t i0 = static_cast<std::size_t>(c) * block;
+    csr_rows_times(indptr, indices, values, i0, std::min(S.rows, i0 + block), B, out, rs, cs);
+  }
+}
+
+}  // namespace
 
 void DataProducts::prepare(const Data& X, std::size_t rank) {
   if (X.kind == DataKind::observed)
     throw Error("DataProducts: X has missing entries (observed data); a product with X is not defined");
   X_ = &X;
   if (X.kind == DataKind::sparse) {
-    Ht_ = Matrix::from_shape({X.cols(), rank});
-    XtW_ = Matrix::from_shape({X.cols(), rank});
+    Ht_.assign(X.cols() * rank + padded(rank), 0.0);
+    XtW_.assign(X.cols() * padded(rank), 0.0);
+    tail_.reserve(2 * padded(rank) + rank);
   }
+}
+
+void DataProducts::sparse_XHt(const Matrix& H, double* out, std::size_t rs, std::size_t cs) {
+  const Data& X = *X_;
+  const std::size_t L = H.shape(0), N = H.shape(1);
+  // H^T (N x L), so that each nonzero of X reads a contiguous row; padded so that no row needs the tail.
+  double* ht = Ht_.data();
+  constexpr std::size_t T = 32;
+  for (std::size_t j0 = 0; j0 < N; j0 += T)
+    for (std::size_t a = 0; a < L; ++a) {
+      const double* h = &H(a, 0);
+      for (std::size_t j = j0; j < std::min(N, j0 + T); ++j) ht[j * L + a] = h[j];
+    }
+  csr_times(X.sparse, RowsOperand{ht, L, N, nullptr}, out, rs, cs);
+}
+
+void DataProducts::check(const char* what, std::size_t L, bool transposed_out, const Matrix& F, const Matrix& out,
+                         bool factor_is_H) const {
+  const Data& X = *X_;
+  const std::size_t M = X.rows(), N = X.cols();
+  const bool factor_ok = factor_is_H ? F.shape(0) == L && F.shape(1) == N : F.shape(0) == M && F.shape(1) == L;
+  const std::size_t rows = factor_is_H ? M : N;
+  const bool out_ok = transposed_out ? out.shape(0) == L && out.shape(1) == rows
+                                     : out.shape(0) == rows && out.shape(1) == L;
+  const bool prepared = X.kind != DataKind::sparse || Ht_.size() == N * L + padded(L);
+  if (!factor_ok || !out_ok || !prepared)
+    throw Error(std::string("DataProducts::") + what + ": shapes do not match the prepared problem");
 }
 
 void DataProducts::XHt(const Matrix& H, Matrix& out) {
+  if (!X_) throw Error("DataProducts::XHt: called before prepare()");
   const Data& X = *X_;
   if (X.kind == DataKind::dense) return gemm(X.dense, Trans::no, H, Trans::yes, out);
-  const std::size_t L = H.shape(0), N = H.shape(1), M = X.rows();
-  if (N != X.cols() || out.shape(0) != M || out.shape(1) != L || Ht_.shape(1) != L)
-    throw Error("DataProducts::XHt: shapes do not match the prepared problem");
-  for (std::size_t a = 0; a < L; ++a)
-    for (std::size_t j = 0; j < N; ++j) Ht_(j, a) = H(a, j);
-  const SparseMatrix& S = X.sparse;
-  const double* ht = Ht_.data();
-  double* o = out.data();
-#pragma omp parallel for schedule(dynamic, 64)
-  for (std::size_t i = 0; i < M; ++i) {
-    double* row = o + i * L;
-    for (std::size_t a = 0; a < L; ++a) row[a] = 0.0;
-    for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k) {
-      const double x = S.values[k];
-      const double* h = ht + static_cast<std::size_t>(S.indices[k]) * L;
-      for (std::size_t a = 0; a < L; ++a) row[a] += x * h[a];
-    }
-  }
+  check("XHt", H.shape(0), false, H, out, true);
+  sparse_XHt(H, out.data(), H.shape(0), 1);
+}
+
+void DataProducts::HXt(const Matrix& H, Matrix& out) {
+  if (!X_) throw Error("DataProducts::HXt: called before prepare()");
+  const Data& X = *X_;
+  if (X.kind == DataKind::dense) return gemm(H, Trans::no, X.dense, Trans::yes, out);
+  check("HXt", H.shape(0), true, H, out, true);
+  sparse_XHt(H, out.data(), 1, X.rows());
 }
 
 void DataProducts::WtX(const Matrix& W, Matrix& out) {
+  if (!X_) throw Error("DataProducts::WtX: called before prepare()");
   const Data& X = *X_;
   if (X.kind == DataKind::dense) return gemm(W, Trans::yes, X.dense, Trans::no, out);
-  const std::size_t M = W.shape(0), L = W.shape(1), N = X.cols();
-  if (M != X.rows() || out.shape(0) != L || out.shape(1) != N || XtW_.shape(1) != L)
-    throw Error("DataProducts::WtX: shapes do not match the prepared problem");
-  // (W^T X)^T = X^T W: row j of X^T gathers rows of W, contiguous.
-  const SparseMatrix& T = X.sparse_t;
-  const double* w = W.data();
-  double* r = XtW_.data();
-#pragma omp parallel for schedule(dynamic, 64)
-  for (std::size_t j = 0; j < N; ++j) {
-    double* row = r + j * L;
-    for (std::size_t a = 0; a < L; ++a) row[a] = 0.0;
-    for (std::size_t k = T.indptr[j]; k < T.indptr[j + 1]; ++k) {
-      const double x = T.values[k];
-      const double* wi = w + static_cast<std::size_t>(T.indices[k]) * L;
-      for (std::size_t a = 0; a < L; ++a) row[a] += x * wi[a];
-    }
+  check("WtX", W.shape(1), true, W, out, false);
+  // (W^T X)^T = X^T W, scattered from the rows of X into X^T W (N x Lr) and transposed. Threads
+  // take contiguous ranges of columns of X (rows of X^T W), each scanning every row of X.
+  const SparseMatrix& S = X.sparse;
+  const std::size_t L = W.shape(1), N = X.cols(), Lr = padded(L);
+  const RowsOperand B = operand(W.data(), W.shape(0), L, tail_);
+  double* acc = XtW_.data();
+  const int parts = S.nnz() * L >= (std::size_t{1} << 15) ? std::max(1, omp_get_max_threads()) : 1;
+#pragma omp parallel num_threads(parts) if (parts > 1)
+  {
+    const std::size_t p = static_cast<std::size_t>(omp_get_thread_num()), T = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t j_lo = N * p / T, j_hi = N * (p + 1) / T;
+    std::fill(acc + j_lo * Lr, acc + j_hi * Lr, 0.0);
+    csr_scatter_rows(S.indptr.data(), S.indices.data(), S.values.data(), S.rows, B, j_lo,
+                     T == 1 ? ~std::uint32_t{0} : j_hi, acc, Lr);
+#pragma omp barrier
+    // out (L x N) <- the first L columns of acc, transposed, split by rows of out.
+    const std::size_t a_lo = L * p / T, a_hi = L * (p + 1) / T;
+    constexpr std::size_t tile = 64;
+    for (std::size_t j0 = 0; j0 < N; j0 += tile)
+      for (std::size_t a = a_lo; a < a_hi; ++a) {
+        double* o = out.data() + a * N;
+        for (std::size_t j = j0; j < std::min(N, j0 + tile); ++j) o[j] = acc[j * Lr + a];
+      }
   }
-  for (std::size_t a = 0; a < L; ++a)
-    for (std::size_t j = 0; j < N; ++j) out(a, j) = XtW_(j, a);
 }
 
 }  // namespace nmfx

@@ -15,8 +15,7 @@ namespace nmfx {
 namespace {
 
 template <class T>
-void convert_into(const char* raw, std::size_t n, bool swap_bytes, std::vector<double>& out) {
-  out.resize(n);
+void convert_into(const char* raw, std::size_t n, bool swap_bytes, double* out) {
   for (std::size_t i = 0; i < n; ++i) {
     char bytes[sizeof(T)];
     std::memcpy(bytes, raw + i * sizeof(T), sizeof(T));
@@ -63,11 +62,10 @@ std::string shape_text(const std::vector<std::size_t>& shape) {
   return s + (shape.size() == 1 ? ",)" : ")");
 }
 
-// Parses the .npy bytes [data, data + size). required_dims > 0 refuses any other dimension count
-// before the data are read; strict_end refuses bytes after the data.
-NpyArray parse(const char* data, std::size_t size, const std::string& name, std::size_t required_dims,
-               bool strict_end) {
-  auto fail = [&](const std::string& what) -> NpyArray { throw Error(name + ": " + what); };
+}  // namespace
+
+NpyHeader parse_npy_header(const char* data, std::size_t size, const std::string& name, std::size_t required_dims) {
+  auto fail = [&](const std::string& what) -> NpyHeader { throw Error(name + ": " + what); };
   if (size < 8) return fail("not a .npy file (shorter than its 8-byte preamble)");
   if (std::memcmp(data, "\x93NUMPY", 6) != 0) return fail("not a .npy file (bad magic string)");
   const int major = static_cast<unsigned char>(data[6]);
@@ -146,29 +144,53 @@ NpyArray parse(const char* data, std::size_t size, const std::string& name, std:
   if (count > (std::size_t(1) << 36)) return fail("array of " + std::to_string(count) + " entries is too large");
   if (item == 0) return fail("unsupported dtype '" + dtype + "' (real and integer dtypes are read)");
 
-  const std::size_t bytes = count * item;
+  NpyHeader h;
+  h.shape = shape;
+  h.dtype = dtype;
+  h.item = item;
+  h.count = count;
+  h.fortran = fortran;
+  h.swap_bytes = order == '>';
+  h.data_offset = pos;
+  return h;
+}
+
+void npy_convert(const NpyHeader& h, const char* raw, std::size_t n, double* out) {
+  const std::string& dtype = h.dtype;
+  const bool swap = h.swap_bytes;
+  if (dtype == "f8") convert_into<double>(raw, n, swap, out);
+  else if (dtype == "f4") convert_into<float>(raw, n, swap, out);
+  else if (dtype == "i8") convert_into<std::int64_t>(raw, n, swap, out);
+  else if (dtype == "i4") convert_into<std::int32_t>(raw, n, swap, out);
+  else if (dtype == "i2") convert_into<std::int16_t>(raw, n, swap, out);
+  else if (dtype == "i1") convert_into<std::int8_t>(raw, n, swap, out);
+  else if (dtype == "u8") convert_into<std::uint64_t>(raw, n, swap, out);
+  else if (dtype == "u4") convert_into<std::uint32_t>(raw, n, swap, out);
+  else if (dtype == "u2") convert_into<std::uint16_t>(raw, n, swap, out);
+  else convert_into<std::uint8_t>(raw, n, swap, out);  // u1, b1
+}
+
+namespace {
+
+// Parses the .npy bytes [data, data + size). required_dims > 0 refuses any other dimension count
+// before the data are read; strict_end refuses bytes after the data.
+NpyArray parse(const char* data, std::size_t size, const std::string& name, std::size_t required_dims,
+               bool strict_end) {
+  auto fail = [&](const std::string& what) -> NpyArray { throw Error(name + ": " + what); };
+  const NpyHeader h = parse_npy_header(data, size, name, required_dims);
+  const std::size_t count = h.count, pos = h.data_offset;
+  const std::vector<std::size_t>& shape = h.shape;
+  const std::size_t bytes = count * h.item;
   if (size - pos < bytes)
     return fail("truncated data: expected " + std::to_string(bytes) + " bytes for shape " + shape_text(shape));
   if (strict_end && size - pos > bytes)
     return fail(std::to_string(size - pos - bytes) + " bytes after the data of shape " + shape_text(shape) +
                 " (more than one array in the file?)");
-  const char* raw = data + pos;
-  const bool swap = order == '>';
   NpyArray out;
   out.shape = shape;
-  std::vector<double> values;
-  if (dtype == "f8") convert_into<double>(raw, count, swap, values);
-  else if (dtype == "f4") convert_into<float>(raw, count, swap, values);
-  else if (dtype == "i8") convert_into<std::int64_t>(raw, count, swap, values);
-  else if (dtype == "i4") convert_into<std::int32_t>(raw, count, swap, values);
-  else if (dtype == "i2") convert_into<std::int16_t>(raw, count, swap, values);
-  else if (dtype == "i1") convert_into<std::int8_t>(raw, count, swap, values);
-  else if (dtype == "u8") convert_into<std::uint64_t>(raw, count, swap, values);
-  else if (dtype == "u4") convert_into<std::uint32_t>(raw, count, swap, values);
-  else if (dtype == "u2") convert_into<std::uint16_t>(raw, count, swap, values);
-  else convert_into<std::uint8_t>(raw, count, swap, values);  // u1, b1
-
-  if (fortran && shape.size() > 1) {
+  std::vector<double> values(count);
+  npy_convert(h, data + pos, count, values.data());
+  if (h.fortran && shape.size() > 1) {
     // Fortran order: the first index varies fastest. Reorder into C order.
     out.values.resize(count);
     const std::size_t nd = shape.size();

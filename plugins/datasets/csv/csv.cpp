@@ -18,7 +18,7 @@ class Csv final : public nmfx::Dataset {
   }
 
   nmfx::Data load() override {
-    nmfx::Data data = csv::parse(nmfx::read_file_maybe_gz(path_), path_, options_);
+    nmfx::Data data = csv::parse_file(path_, options_);
     nmfx::apply_common_options(data, params_);
     data.info["shape"] = {data.rows(), data.cols()};
     return data;

@@ -8,7 +8,17 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string_view>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nmfx/dataset_util.hpp>
 
 namespace csv {
 namespace {
@@ -29,6 +39,44 @@ std::string trim(const std::string& s) {
   return s.substr(a, b - a);
 }
 
+// The values of X as read, in blocks of 4 MiB mapped from the system one at a time and unmapped as
+// soon as they are copied into X: the whole matrix is never held twice (a growing vector would
+// hold it up to three times while it reallocates, then once more beside X).
+class Blocks {
+ public:
+  static constexpr std::size_t per_block = std::size_t{1} << 19;
+  Blocks() = default;
+  Blocks(const Blocks&) = delete;
+  Blocks& operator=(const Blocks&) = delete;
+  ~Blocks() {
+    for (double* b : blocks_)
+      if (b) munmap(b, per_block * sizeof(double));
+  }
+  void push_back(double v) {
+    if (size_ % per_block == 0) {
+      void* p = mmap(nullptr, per_block * sizeof(double), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      blocks_.push_back(static_cast<double*>(p));
+    }
+    blocks_.back()[size_ % per_block] = v;
+    ++size_;
+  }
+  // Moves every value to out (room for size() of them), freeing each block once copied.
+  void move_to(double* out) {
+    for (std::size_t b = 0; b < blocks_.size(); ++b) {
+      const std::size_t n = std::min(per_block, size_ - b * per_block);
+      std::memcpy(out + b * per_block, blocks_[b], n * sizeof(double));
+      munmap(blocks_[b], per_block * sizeof(double));
+      blocks_[b] = nullptr;
+    }
+  }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::vector<double*> blocks_;
+  std::size_t size_ = 0;
+};
+
 struct Field {
   std::string text;
   std::size_t line = 0;
@@ -37,7 +85,10 @@ struct Field {
 
 class Reader {
  public:
-  Reader(const std::string& bytes, const std::string& path, const Options& o) : b_(bytes), path_(path), o_(o) {}
+  // `release(upto)` is told, now and then, that bytes before `upto` will not be read again.
+  Reader(std::string_view bytes, const std::string& path, const Options& o,
+         std::function<void(std::size_t)> release = nullptr)
+      : b_(bytes), path_(path), o_(o), release_(std::move(release)) {}
 
   nmfx::Data run() {
     if (b_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = 3;  // a UTF-8 byte order mark, as Excel writes
@@ -45,11 +96,13 @@ class Reader {
     choose_delimiter();
 
     std::vector<Field> fields;
-    std::vector<double> values;
+    Blocks values;
     std::vector<bool> keep;
     std::size_t columns = 0, first_line = 0, rows = 0, kept = 0;
     std::size_t negatives = 0, negative_line = 0, negative_column = 0;
+    std::size_t released = 0;
     while (record(fields)) {
+      if (release_ && pos_ - released >= (std::size_t{1} << 24)) release_(released = pos_);
       if (blank(fields)) continue;
       const std::size_t line = fields.front().line;
       if (rows == 0) {
@@ -87,7 +140,7 @@ class Reader {
     nmfx::Data data;
     data.kind = nmfx::DataKind::dense;
     data.dense = nmfx::Matrix::from_shape({rows, kept});
-    std::copy(values.begin(), values.end(), data.dense.begin());
+    values.move_to(data.dense.data());
     std::vector<std::size_t> dropped;
     for (std::size_t c = 0; c < columns; ++c)
       if (!keep[c]) dropped.push_back(c);
@@ -183,7 +236,7 @@ class Reader {
       } else {
         const std::size_t start = pos_;
         while (pos_ < size && b_[pos_] != '\n' && !separator(b_[pos_])) ++pos_;
-        f.text = trim(b_.substr(start, pos_ - start));
+        f.text = trim(std::string(b_.substr(start, pos_ - start)));
       }
       fields.push_back(std::move(f));
       if (pos_ < size && separator(b_[pos_])) {
@@ -273,7 +326,8 @@ class Reader {
     return keep;
   }
 
-  const std::string& b_;
+  std::string_view b_;
+  std::function<void(std::size_t)> release_;
   const std::string& path_;
   const Options& o_;
   std::size_t pos_ = 0, line_ = 1;
@@ -285,6 +339,35 @@ class Reader {
 
 nmfx::Data parse(const std::string& bytes, const std::string& path, const Options& options) {
   return Reader(bytes, path, options).run();
+}
+
+nmfx::Data parse_file(const std::string& path, const Options& options) {
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw nmfx::Error(path + ": cannot open file");
+  struct stat st {};
+  unsigned char magic[2] = {0, 0};
+  const bool gzipped = fstat(fd, &st) == 0 && pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  if (gzipped || st.st_size == 0) {  // inflated into memory first (an empty file: nothing to map)
+    close(fd);
+    return parse(nmfx::read_file_maybe_gz(path), path, options);
+  }
+  // Mapped rather than read, and the pages already parsed handed back as the parse goes on, so
+  // that the text never stays resident beside X.
+  const std::size_t size = static_cast<std::size_t>(st.st_size);
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) throw nmfx::Error(path + ": cannot map the file into memory");
+  struct Unmap {
+    void* p;
+    std::size_t n;
+    ~Unmap() { munmap(p, n); }
+  } unmap{map, size};
+  madvise(map, size, MADV_SEQUENTIAL);
+  char* base = static_cast<char*>(map);
+  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return Reader(std::string_view(base, size), path, options, [&](std::size_t upto) {
+           madvise(base, upto / page * page, MADV_DONTNEED);
+         }).run();
 }
 
 }  // namespace csv

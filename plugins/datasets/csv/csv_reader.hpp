@@ -19,5 +19,8 @@ struct Options {
 /// error message, followed by the line and column where one applies ("x.csv:7: column 3: ...";
 /// both counted from 1, as editors count them).
 nmfx::Data parse(const std::string& bytes, const std::string& path, const Options& options);
+/// The same on the file `path`: a plain file is mapped and its parsed pages released as the parse
+/// goes on, so the peak memory of a load is X and a few MiB; a gzipped one is inflated first.
+nmfx::Data parse_file(const std::string& path, const Options& options);
 
 }  // namespace csv

@@ -16,7 +16,7 @@ class Mtx final : public nmfx::Dataset {
   }
 
   nmfx::Data load() override {
-    nmfx::Data data = mtx::parse(nmfx::read_file_maybe_gz(path_), path_, options_);
+    nmfx::Data data = mtx::parse_file(path_, options_);
     nmfx::apply_common_options(data, params_);
     data.info["shape"] = {data.rows(), data.cols()};
     return data;

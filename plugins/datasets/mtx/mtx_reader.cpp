@@ -9,10 +9,14 @@
 // (i, j) entries are summed. Explicit zeros are then dropped (X's CSR stores no zeros).
 #include "mtx_reader.hpp"
 
+#include <nmfx/dataset_util.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -49,18 +53,29 @@ std::vector<string_view> split(string_view line) {
   return out;
 }
 
-// The lines of the file, numbered from 1; '\n' ends a line, a '\r' before it is a blank.
+// The lines of the file, numbered from 1; '\n' ends a line, a '\r' before it is a blank. The
+// bytes come from `read` a chunk at a time, so the file is never held whole: a line is valid
+// until the next call.
 class Lines {
  public:
-  explicit Lines(const std::string& b) : b_(b) {}
+  using Read = std::function<std::size_t(char*, std::size_t)>;
+  Lines(Read read, std::size_t total) : read_(std::move(read)), total_(total), buf_(1 << 16) {}
   bool next(string_view& line) {
-    if (pos_ >= b_.size()) return false;
-    const std::size_t nl = b_.find('\n', pos_);
-    const std::size_t end = nl == std::string::npos ? b_.size() : nl;
-    line = string_view(b_).substr(pos_, end - pos_);
-    pos_ = end + 1;
-    ++number_;
-    return true;
+    for (;;) {
+      const char* begin = buf_.data() + pos_;
+      const char* nl = static_cast<const char*>(std::memchr(begin, '\n', end_ - pos_));
+      if (nl || (eof_ && pos_ < end_)) {
+        const std::size_t len = nl ? static_cast<std::size_t>(nl - begin) : end_ - pos_;
+        line = string_view(begin, len);
+        const std::size_t used = nl ? len + 1 : len;
+        pos_ += used;
+        consumed_ += used;
+        ++number_;
+        return true;
+      }
+      if (eof_) return false;
+      refill();
+    }
   }
   // The next line holding something other than blanks or a % comment.
   bool next_content(string_view& line) {
@@ -72,11 +87,32 @@ class Lines {
     return false;
   }
   std::size_t number() const { return number_; }
-  std::size_t remaining() const { return pos_ >= b_.size() ? 0 : b_.size() - pos_; }
+  std::size_t remaining() const { return total_ > consumed_ ? total_ - consumed_ : 0; }
+  // The first n bytes of the file (or all of it, if shorter), before any line is read.
+  string_view peek(std::size_t n) {
+    while (end_ < n && !eof_) refill();
+    return string_view(buf_.data(), std::min(n, end_));
+  }
 
  private:
-  const std::string& b_;
-  std::size_t pos_ = 0, number_ = 0;
+  // Keeps the unread bytes, at the front, and reads more after them (a longer buffer for a line
+  // longer than the buffer).
+  void refill() {
+    if (pos_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + pos_, end_ - pos_);
+      end_ -= pos_;
+      pos_ = 0;
+    }
+    if (end_ == buf_.size()) buf_.resize(2 * buf_.size());
+    const std::size_t n = read_(buf_.data() + end_, buf_.size() - end_);
+    end_ += n;
+    if (n == 0) eof_ = true;
+  }
+  Read read_;
+  std::size_t total_;
+  std::vector<char> buf_;
+  std::size_t pos_ = 0, end_ = 0, consumed_ = 0, number_ = 0;
+  bool eof_ = false;
 };
 
 bool parse_unsigned(string_view t, std::uint64_t& out) {
@@ -85,18 +121,15 @@ bool parse_unsigned(string_view t, std::uint64_t& out) {
   return !t.empty() && r.ec == std::errc() && r.ptr == t.data() + t.size();
 }
 
-struct Entry {
-  std::uint32_t row, col;
-  double value;
-};
-
 class Reader {
  public:
-  Reader(const std::string& bytes, const std::string& path, const Options& o) : lines_(bytes), path_(path), o_(o) {}
+  Reader(Lines::Read read, std::size_t total, const std::string& path, const Options& o)
+      : lines_(std::move(read), total), path_(path), o_(o) {}
 
-  nmfx::Data run(const std::string& bytes) {
-    if (bytes.empty()) fail_file("the file is empty, not a Matrix Market file");
-    if (bytes.size() > 262 && bytes.compare(257, 5, "ustar") == 0)
+  nmfx::Data run() {
+    const string_view start = lines_.peek(263);
+    if (start.empty()) fail_file("the file is empty, not a Matrix Market file");
+    if (start.size() > 262 && start.compare(257, 5, "ustar") == 0)
       fail_file("this is a tar archive; extract the .mtx file from it first (SuiteSparse ships .tar.gz archives)");
     header();
     size_line();
@@ -256,8 +289,99 @@ class Reader {
 
   nmfx::Data read_coordinate() {
     const bool pattern = field_ == "pattern";
-    std::vector<Entry> entries;
-    entries.reserve(static_cast<std::size_t>(declared_) * (symmetric_ ? 2 : 1));
+    nmfx::Data data;
+    data.info["entries"] = declared_;
+    if (o_.dense) {
+      if (N_ > (std::uint64_t(1) << 36) / M_)
+        fail_file("dense: true would need " + std::to_string(M_) + " x " + std::to_string(N_) +
+                  " doubles; read the file as sparse");
+      data.kind = nmfx::DataKind::dense;
+      data.dense = nmfx::Matrix::from_shape({M_, N_});
+      data.dense.fill(0.0);
+      double* x = data.dense.data();
+      entries(pattern, [&](std::uint32_t i, std::uint32_t j, double v) { x[std::size_t{i} * N_ + j] += v; });  // duplicates summed
+      return data;
+    }
+
+    // The entries, as read (mirrored ones included), in three arrays; pages reserved but never
+    // written cost no memory, so reserving for every entry mirrored is free when few are.
+    std::vector<std::uint32_t> rows, cols;
+    std::vector<double> values;
+    const std::size_t most = static_cast<std::size_t>(declared_) * (symmetric_ ? 2 : 1);
+    rows.reserve(most);
+    cols.reserve(most);
+    values.reserve(most);
+    entries(pattern, [&](std::uint32_t i, std::uint32_t j, double v) {
+      rows.push_back(i);
+      cols.push_back(j);
+      values.push_back(v);
+    });
+
+    // CSR in place, with no second copy of the entries: a counting sort on rows that swaps each
+    // entry into its row's range (American flag sort), then each row sorted by column and its
+    // repeated entries summed (in the order the sort leaves them) and zeros dropped, compacted
+    // towards the front. The row array is then freed; cols and values become X's CSR.
+    nmfx::SparseMatrix& S = data.sparse;
+    S.rows = M_;
+    S.cols = N_;
+    std::vector<std::size_t> start(M_ + 1, 0);
+    for (const std::uint32_t r : rows) ++start[r + 1];
+    for (std::size_t r = 0; r < M_; ++r) start[r + 1] += start[r];
+    {
+      std::vector<std::size_t> next(start.begin(), start.end() - 1);
+      for (std::size_t r = 0; r < M_; ++r)
+        while (next[r] < start[r + 1]) {
+          const std::size_t p = next[r];
+          const std::uint32_t home = rows[p];
+          if (home == r) {
+            ++next[r];
+            continue;
+          }
+          const std::size_t q = next[home]++;
+          std::swap(rows[p], rows[q]);
+          std::swap(cols[p], cols[q]);
+          std::swap(values[p], values[q]);
+        }
+    }
+    std::vector<std::uint32_t>().swap(rows);
+    S.indptr.assign(M_ + 1, 0);
+    std::vector<std::pair<std::uint32_t, double>> row;  // one row at a time
+    std::size_t duplicates = 0, zeros = 0, kept = 0;
+    for (std::size_t r = 0; r < M_; ++r) {
+      row.clear();
+      for (std::size_t k = start[r]; k < start[r + 1]; ++k) row.emplace_back(cols[k], values[k]);
+      std::stable_sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (auto it = row.begin(); it != row.end();) {
+        const std::uint32_t col = it->first;
+        double sum = it->second;
+        for (++it; it != row.end() && it->first == col; ++it) {
+          sum += it->second;
+          ++duplicates;
+        }
+        if (sum == 0.0) {
+          ++zeros;
+          continue;
+        }
+        cols[kept] = col;  // kept <= start[r]: never past what this row has read
+        values[kept] = sum;
+        ++kept;
+      }
+      S.indptr[r + 1] = kept;
+    }
+    cols.resize(kept);
+    values.resize(kept);
+    S.indices = std::move(cols);
+    S.values = std::move(values);
+    data.kind = nmfx::DataKind::sparse;
+    data.info["duplicates_summed"] = duplicates;
+    data.info["explicit_zeros_dropped"] = zeros;
+    return data;
+  }
+
+  // Reads the declared entries, calling add(row, column, value) (0-based) for each, and again
+  // mirrored for a symmetric file's off-diagonal ones.
+  template <class Add>
+  void entries(bool pattern, Add&& add) {
     for (std::uint64_t k = 0; k < declared_; ++k) {
       string_view line;
       if (!lines_.next_content(line))
@@ -270,66 +394,9 @@ class Reader {
              ", found " + std::to_string(t.size()));
       const std::uint64_t i = index(t[0], M_, "row"), j = index(t[1], N_, "column");
       const double v = pattern ? 1.0 : value(t[2], i, j);
-      entries.push_back({static_cast<std::uint32_t>(i - 1), static_cast<std::uint32_t>(j - 1), v});
-      if (symmetric_ && i != j) entries.push_back({static_cast<std::uint32_t>(j - 1), static_cast<std::uint32_t>(i - 1), v});
+      add(static_cast<std::uint32_t>(i - 1), static_cast<std::uint32_t>(j - 1), v);
+      if (symmetric_ && i != j) add(static_cast<std::uint32_t>(j - 1), static_cast<std::uint32_t>(i - 1), v);
     }
-
-    nmfx::Data data;
-    data.info["entries"] = declared_;
-    if (o_.dense) {
-      if (N_ > (std::uint64_t(1) << 36) / M_)
-        fail_file("dense: true would need " + std::to_string(M_) + " x " + std::to_string(N_) +
-                  " doubles; read the file as sparse");
-      data.kind = nmfx::DataKind::dense;
-      data.dense = nmfx::Matrix::from_shape({M_, N_});
-      data.dense.fill(0.0);
-      for (const Entry& e : entries) data.dense(e.row, e.col) += e.value;  // duplicates summed
-      return data;
-    }
-
-    // CSR by a counting sort on rows (file order kept within a row), then each row sorted by
-    // column (stable, so repeated entries are summed in file order) and compacted.
-    nmfx::SparseMatrix& S = data.sparse;
-    S.rows = M_;
-    S.cols = N_;
-    std::vector<std::size_t> start(M_ + 1, 0);
-    for (const Entry& e : entries) ++start[e.row + 1];
-    for (std::size_t r = 0; r < M_; ++r) start[r + 1] += start[r];
-    std::vector<std::pair<std::uint32_t, double>> by_row(entries.size());
-    {
-      std::vector<std::size_t> next(start.begin(), start.end() - 1);
-      for (const Entry& e : entries) by_row[next[e.row]++] = {e.col, e.value};
-    }
-    entries.clear();
-    entries.shrink_to_fit();
-    S.indptr.assign(M_ + 1, 0);
-    S.indices.reserve(by_row.size());
-    S.values.reserve(by_row.size());
-    std::size_t duplicates = 0, zeros = 0;
-    for (std::size_t r = 0; r < M_; ++r) {
-      auto first = by_row.begin() + static_cast<std::ptrdiff_t>(start[r]);
-      auto last = by_row.begin() + static_cast<std::ptrdiff_t>(start[r + 1]);
-      std::stable_sort(first, last, [](const auto& a, const auto& b) { return a.first < b.first; });
-      for (auto it = first; it != last;) {
-        const std::uint32_t col = it->first;
-        double sum = it->second;
-        for (++it; it != last && it->first == col; ++it) {
-          sum += it->second;
-          ++duplicates;
-        }
-        if (sum == 0.0) {
-          ++zeros;
-          continue;
-        }
-        S.indices.push_back(col);
-        S.values.push_back(sum);
-      }
-      S.indptr[r + 1] = S.values.size();
-    }
-    data.kind = nmfx::DataKind::sparse;
-    data.info["duplicates_summed"] = duplicates;
-    data.info["explicit_zeros_dropped"] = zeros;
-    return data;
   }
 
   Lines lines_;
@@ -346,8 +413,23 @@ class Reader {
 }  // namespace
 
 nmfx::Data parse(const std::string& bytes, const std::string& path, const Options& options) {
-  Reader reader(bytes, path, options);
-  return reader.run(bytes);
+  std::size_t at = 0;
+  Reader reader(
+      [&](char* to, std::size_t n) {
+        const std::size_t k = std::min(n, bytes.size() - at);
+        std::memcpy(to, bytes.data() + at, k);
+        at += k;
+        return k;
+      },
+      bytes.size(), path, options);
+  return reader.run();
+}
+
+nmfx::Data parse_file(const std::string& path, const Options& options) {
+  nmfx::FileStream in(path);
+  const std::size_t total = in.content_size();
+  Reader reader([&](char* to, std::size_t n) { return in.read(to, n); }, total, path, options);
+  return reader.run();
 }
 
 }  // namespace mtx

@@ -1,6 +1,6 @@
 #pragma once
-// The Matrix Market reader of the mtx dataset, on the file's bytes (already gunzipped), so that
-// the fuzz target (fuzz/mtx_fuzz.cpp) can call it without a file.
+// The Matrix Market reader of the mtx dataset, on a file streamed, or on the file's bytes (already
+// gunzipped), so that the fuzz target (fuzz/mtx_fuzz.cpp) can call it without a file.
 #include <cstdint>
 #include <string>
 
@@ -21,5 +21,9 @@ struct Options {
 /// column indices, duplicates summed, explicit zeros dropped) for coordinate files unless
 /// options.dense, and kind dense for array files; info holds what was read.
 nmfx::Data parse(const std::string& bytes, const std::string& path, const Options& options);
+/// The same on the file `path` (plain or gzipped), streamed: the file is never held whole, and a
+/// coordinate file's entries become CSR in place, so the peak memory of a load is X's CSR plus
+/// its row indices (4 bytes per entry) and a buffer.
+nmfx::Data parse_file(const std::string& path, const Options& options);
 
 }  // namespace mtx

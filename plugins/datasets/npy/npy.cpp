@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nmfx/dataset_util.hpp>
 #include <nmfx/npy.hpp>
@@ -70,82 +72,194 @@ class Npy final : public nmfx::Dataset {
         clip_(p.str("negative") == "clip") {}
 
   nmfx::Data load() override {
-    const std::string bytes = nmfx::read_file_maybe_gz(path_);
+    // A plain or gzipped .npy is streamed from the file into X, never held whole: the peak memory
+    // of a load is X plus a buffer of 1 MiB. An .npz archive is read whole (its directory is at the
+    // end) and its member parsed as before.
     nmfx::json info = {{"path", path_}};
-    nmfx::NpyArray A;
-    std::string where = path_;  // names the array in messages
-    if (npz::is_zip(bytes)) {
-      const npz::Member m = choose(npz::members(bytes, path_));
-      where = path_ + ", member '" + npz::printable(m.name) + "'";
-      A = nmfx::parse_npy(npz::extract(bytes, m, path_), where);
-      info["member"] = npz::printable(m.name);
-    } else {
-      if (!member_.empty())
-        throw nmfx::Error(path_ + ": member '" + member_ + "' was asked for, but the file is not an .npz archive");
-      A = nmfx::parse_npy(bytes, path_);
+    nmfx::FileStream in(path_);
+    char magic[4] = {};
+    const std::size_t got = in.read(magic, 4);
+    if (npz::is_zip(std::string(magic, got))) return load_npz(std::move(info));
+    if (!member_.empty())
+      throw nmfx::Error(path_ + ": member '" + member_ + "' was asked for, but the file is not an .npz archive");
+    // The preamble (magic, version, header length), then the header it announces.
+    std::string prefix(magic, got);
+    prefix.resize(12);
+    prefix.resize(got + in.read(&prefix[got], 12 - got));
+    std::size_t header_len = 0, preamble = 0;
+    if (prefix.size() >= 10 && prefix[6] == 1) {
+      preamble = 10;
+      header_len = static_cast<unsigned char>(prefix[8]) | static_cast<unsigned char>(prefix[9]) << 8;
+    } else if (prefix.size() >= 12 && (prefix[6] == 2 || prefix[6] == 3)) {
+      preamble = 12;
+      for (int b = 3; b >= 0; --b) header_len = header_len << 8 | static_cast<unsigned char>(prefix[8 + b]);
     }
+    if (preamble && header_len <= (1u << 20) && preamble + header_len > prefix.size()) {
+      const std::size_t have = prefix.size();
+      prefix.resize(preamble + header_len);
+      prefix.resize(have + in.read(&prefix[have], preamble + header_len - have));
+    }
+    const nmfx::NpyHeader h = nmfx::parse_npy_header(prefix.data(), prefix.size(), path_, 0);
+    const std::size_t bytes = h.count * h.item;
+    // Data bytes already read with the header (only with a header shorter than 2 bytes).
+    const std::size_t extra = std::min(prefix.size() - h.data_offset, bytes);
+    const std::size_t extra_after = prefix.size() - h.data_offset - extra;
+    Shape x = shape_of(h.shape, path_);
 
-    // The stored array as an M x N matrix: values[n * h * w + p] is X(p, n) for 3-D arrays.
-    const auto& s = A.shape;
+    nmfx::Data data;
+    data.dense = nmfx::Matrix::from_shape({x.r.end - x.r.begin, x.c.end - x.c.begin});
+    Checks checks;
+    std::size_t read = 0;
+    const bool direct = h.dtype == "f8" && !h.swap_bytes && !h.fortran && h.shape.size() == 2 && x.r.begin == 0 &&
+                        x.c.begin == 0 && x.r.end == x.M && x.c.end == x.N;
+    if (direct) {
+      // Stored as X is kept: read straight into it, then check it in place.
+      char* out = reinterpret_cast<char*>(data.dense.data());
+      std::copy_n(prefix.begin() + static_cast<long>(h.data_offset), extra, out);
+      read = extra + in.read(out + extra, bytes - extra);
+      double* v = data.dense.data();
+      for (std::size_t k = 0; k < read / 8; ++k) checks.visit(v[k], k, clip_);
+    } else {
+      // Any other dtype, order or selection: converted and placed 1 MiB at a time.
+      Placer place(h, x, data.dense.data());
+      std::vector<char> raw(1 << 20);
+      std::vector<double> values(raw.size());
+      std::size_t pending = extra;  // bytes in raw not yet converted (less than one entry after a round)
+      std::copy_n(prefix.begin() + static_cast<long>(h.data_offset), extra, raw.begin());
+      for (;;) {
+        const std::size_t left = bytes - read;  // not yet converted, the pending bytes included
+        const std::size_t want = left > pending ? std::min(raw.size() - pending, left - pending) : 0;
+        const std::size_t n = want ? in.read(raw.data() + pending, want) : 0;
+        const std::size_t avail = pending + n, entries = avail / h.item;
+        nmfx::npy_convert(h, raw.data(), entries, values.data());
+        for (std::size_t e = 0; e < entries; ++e) place.next(values[e], checks, clip_);
+        pending = avail - entries * h.item;
+        std::copy(raw.begin() + static_cast<long>(entries * h.item), raw.begin() + static_cast<long>(avail), raw.begin());
+        read += entries * h.item;
+        if (n < want || want == 0) {
+          read += pending;
+          break;
+        }
+      }
+    }
+    if (read < bytes)
+      throw nmfx::Error(path_ + ": truncated data: expected " + std::to_string(bytes) + " bytes for shape " +
+                        shape_text(h.shape));
+    if (const std::size_t after = extra_after + in.skip_rest())
+      throw nmfx::Error(path_ + ": " + std::to_string(after) + " bytes after the data of shape " + shape_text(h.shape) +
+                        " (more than one array in the file?)");
+    checks.report(path_, x, clip_, info);
+    return finish(std::move(data), std::move(info), h.shape, x);
+  }
+
+ private:
+  // The stored array as an M x N matrix (a 3-D stack of N images of h x w: one image per column)
+  // and the selected rows and columns of it.
+  struct Shape {
+    bool images = false;
+    std::size_t M = 0, N = 0, d1 = 0, d2 = 1;  // stored dims (d0, d1, d2): 2-D arrays have d2 = 1
+    Slice r, c;
+    std::vector<std::size_t> stored;
+  };
+
+  Shape shape_of(const std::vector<std::size_t>& s, const std::string& where) const {
     if (s.size() != 2 && s.size() != 3)
       throw nmfx::Error(where + ": expected a 2-D array (a matrix) or a 3-D array (N images of h x w), got " +
                         std::to_string(s.size()) + " dimensions, shape " + shape_text(s));
-    const bool images = s.size() == 3;
-    const std::size_t M = images ? s[1] * s[2] : s[0], N = images ? s[0] : s[1];
-    if (M == 0 || N == 0)
+    Shape x;
+    x.stored = s;
+    x.images = s.size() == 3;
+    x.M = x.images ? s[1] * s[2] : s[0];
+    x.N = x.images ? s[0] : s[1];
+    x.d1 = s[1];
+    x.d2 = x.images ? s[2] : 1;
+    if (x.M == 0 || x.N == 0)
       throw nmfx::Error(where + ": the array is empty (shape " + shape_text(s) +
                         "); NMF needs at least one row and one column");
-    const Slice r = resolve_slice("rows", rows_, M), c = resolve_slice("cols", cols_, N);
-    if (r.begin == r.end || c.begin == c.end)
+    x.r = resolve_slice("rows", rows_, x.M);
+    x.c = resolve_slice("cols", cols_, x.N);
+    if (x.r.begin == x.r.end || x.c.begin == x.c.end)
       throw nmfx::Error(path_ + ": rows '" + rows_ + "' and cols '" + cols_ + "' select " +
-                        std::to_string(r.end - r.begin) + " x " + std::to_string(c.end - c.begin) + " of the " +
-                        std::to_string(M) + " x " + std::to_string(N) + " matrix; NMF needs at least one of each");
+                        std::to_string(x.r.end - x.r.begin) + " x " + std::to_string(x.c.end - x.c.begin) +
+                        " of the " + std::to_string(x.M) + " x " + std::to_string(x.N) +
+                        " matrix; NMF needs at least one of each");
+    return x;
+  }
 
-    // Stored flat index of X(i, j) for the selected entries, visited in increasing stored order
-    // so that "the first" bad entry is the first numpy would find.
-    auto stored = [&](std::size_t i, std::size_t j) { return images ? j * M + i : i * N + j; };
-    auto position = [&](std::size_t k) {
-      if (!images) return "(" + std::to_string(k / N) + ", " + std::to_string(k % N) + ")";
-      const std::size_t n = k / M, p = k % M;
-      return "(" + std::to_string(n) + ", " + std::to_string(p / s[2]) + ", " + std::to_string(p % s[2]) + ")";
-    };
-    std::size_t nonfinite = 0, negative = 0, first_nonfinite = 0, first_negative = 0;
-    auto visit = [&](std::size_t k) {
-      const double v = A.values[k];
+  // Entries NMF cannot take, counted with the first of each kind in stored (C) order.
+  struct Checks {
+    std::size_t nonfinite = 0, negative = 0, first_nonfinite = SIZE_MAX, first_negative = SIZE_MAX;
+    // v is the entry at C-order index k of the stored array; clip sets a negative v to 0.
+    void visit(double& v, std::size_t k, bool clip) {
       if (!std::isfinite(v)) {
-        if (nonfinite++ == 0) first_nonfinite = k;
+        ++nonfinite;
+        first_nonfinite = std::min(first_nonfinite, k);
       } else if (v < 0) {
-        if (negative++ == 0) first_negative = k;
-        if (clip_) A.values[k] = 0.0;
+        ++negative;
+        first_negative = std::min(first_negative, k);
+        if (clip) v = 0.0;
       }
-    };
-    if (images) {
-      for (std::size_t j = c.begin; j < c.end; ++j)
-        for (std::size_t i = r.begin; i < r.end; ++i) visit(stored(i, j));
-    } else {
-      for (std::size_t i = r.begin; i < r.end; ++i)
-        for (std::size_t j = c.begin; j < c.end; ++j) visit(stored(i, j));
     }
-    if (nonfinite)
-      throw nmfx::Error(where + ": " + std::to_string(nonfinite) + " non-finite (NaN or Inf) " +
-                        (nonfinite == 1 ? "entry" : "entries") + ", the first at " + position(first_nonfinite) +
-                        "; NMF needs finite X");
-    if (negative && !clip_)
-      throw nmfx::Error(where + ": " + std::to_string(negative) + " negative " + (negative == 1 ? "entry" : "entries") +
-                        ", the first at " + position(first_negative) + "; NMF needs X >= 0 (negative: clip sets them to 0)");
-    if (clip_) info["negative_clipped"] = negative;
+    void report(const std::string& where, const Shape& x, bool clip, nmfx::json& info) const {
+      auto position = [&](std::size_t k) {
+        if (!x.images) return "(" + std::to_string(k / x.N) + ", " + std::to_string(k % x.N) + ")";
+        const std::size_t n = k / x.M, p = k % x.M;
+        return "(" + std::to_string(n) + ", " + std::to_string(p / x.d2) + ", " + std::to_string(p % x.d2) + ")";
+      };
+      if (nonfinite)
+        throw nmfx::Error(where + ": " + std::to_string(nonfinite) + " non-finite (NaN or Inf) " +
+                          (nonfinite == 1 ? "entry" : "entries") + ", the first at " + position(first_nonfinite) +
+                          "; NMF needs finite X");
+      if (negative && !clip)
+        throw nmfx::Error(where + ": " + std::to_string(negative) + " negative " +
+                          (negative == 1 ? "entry" : "entries") + ", the first at " + position(first_negative) +
+                          "; NMF needs X >= 0 (negative: clip sets them to 0)");
+      if (clip) info["negative_clipped"] = negative;
+    }
+  };
 
-    nmfx::Data data;
-    const std::size_t m = r.end - r.begin, n = c.end - c.begin;
-    data.dense = nmfx::Matrix::from_shape({m, n});
-    double* x = data.dense.data();
-    for (std::size_t i = 0; i < m; ++i)
-      for (std::size_t j = 0; j < n; ++j) x[i * n + j] = A.values[stored(r.begin + i, c.begin + j)];
+  // Puts the stored array's entries, in file order, where they go in X: the selected ones only.
+  class Placer {
+   public:
+    Placer(const nmfx::NpyHeader& h, const Shape& x, double* out)
+        : x_(x), fortran_(h.fortran), d0_(h.shape[0]), out_(out), cols_(x.c.end - x.c.begin) {}
+    void next(double v, Checks& checks, bool clip) {
+      // (i0, i1, i2) is the entry's index in the stored array; X's row and column follow.
+      const std::size_t a = i0_, b = i1_ * x_.d2 + i2_;
+      const std::size_t row = x_.images ? b : a, col = x_.images ? a : b;
+      if (row >= x_.r.begin && row < x_.r.end && col >= x_.c.begin && col < x_.c.end) {
+        checks.visit(v, a * (x_.d1 * x_.d2) + b, clip);
+        out_[(row - x_.r.begin) * cols_ + (col - x_.c.begin)] = v;
+      }
+      if (fortran_) {  // the first index varies fastest
+        if (++i0_ < d0_) return;
+        i0_ = 0;
+        if (++i1_ < x_.d1) return;
+        i1_ = 0;
+        ++i2_;
+      } else {
+        if (++i2_ < x_.d2) return;
+        i2_ = 0;
+        if (++i1_ < x_.d1) return;
+        i1_ = 0;
+        ++i0_;
+      }
+    }
 
+   private:
+    const Shape& x_;
+    bool fortran_;
+    std::size_t d0_;
+    double* out_;
+    std::size_t cols_;
+    std::size_t i0_ = 0, i1_ = 0, i2_ = 0;
+  };
+
+  nmfx::Data finish(nmfx::Data data, nmfx::json info, const std::vector<std::size_t>& s, const Shape& x) const {
     info["stored_shape"] = s;
-    if (images && r.begin == 0 && r.end == M) info["image_shape"] = {s[1], s[2]};
-    if (r.begin != 0 || r.end != M) info["rows"] = {r.begin, r.end};
-    if (c.begin != 0 || c.end != N) info["cols"] = {c.begin, c.end};
+    if (x.images && x.r.begin == 0 && x.r.end == x.M) info["image_shape"] = {s[1], s[2]};
+    if (x.r.begin != 0 || x.r.end != x.M) info["rows"] = {x.r.begin, x.r.end};
+    if (x.c.begin != 0 || x.c.end != x.N) info["cols"] = {x.c.begin, x.c.end};
     data.info = std::move(info);
     nmfx::apply_common_options(data, params_);
     data.info["shape"] = {data.rows(), data.cols()};
@@ -153,7 +267,25 @@ class Npy final : public nmfx::Dataset {
     return data;
   }
 
- private:
+  // An .npz member: the archive is read whole, the member extracted and parsed, then placed.
+  nmfx::Data load_npz(nmfx::json info) {
+    const std::string bytes = nmfx::read_file_maybe_gz(path_);
+    const npz::Member m = choose(npz::members(bytes, path_));
+    const std::string where = path_ + ", member '" + npz::printable(m.name) + "'";
+    nmfx::NpyArray A = nmfx::parse_npy(npz::extract(bytes, m, path_), where);
+    info["member"] = npz::printable(m.name);
+    const Shape x = shape_of(A.shape, where);
+    nmfx::Data data;
+    data.dense = nmfx::Matrix::from_shape({x.r.end - x.r.begin, x.c.end - x.c.begin});
+    nmfx::NpyHeader h;  // A.values are in C order
+    h.shape = A.shape;
+    Placer place(h, x, data.dense.data());
+    Checks checks;
+    for (double v : A.values) place.next(v, checks, clip_);
+    checks.report(where, x, clip_, info);
+    return finish(std::move(data), std::move(info), A.shape, x);
+  }
+
   // The member named by `member` ("x" or "x.npy"), or the only member if `member` is empty.
   npz::Member choose(const std::vector<npz::Member>& all) const {
     std::string names;

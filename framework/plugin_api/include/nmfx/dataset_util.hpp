@@ -3,6 +3,7 @@
 /// What every dataset plugin needs besides its own parser: reading a file that may be gzipped,
 /// and the options common to all datasets (transpose, scale to [0, 1]), declared once here so that
 /// every dataset documents and applies them the same way.
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,31 @@ namespace nmfx {
 /// The whole content of `path`, gunzipped if it is gzip-compressed (by its magic bytes, whatever
 /// its name). Throws nmfx::Error naming the file on any failure (missing, unreadable, truncated gzip).
 std::string read_file_maybe_gz(const std::string& path);
+
+/// A file read once from start to end, gunzipped on the fly if it is gzip-compressed (by its magic
+/// bytes, whatever its name; concatenated members too), so that a reader can parse a file without
+/// holding it: the memory it takes is a buffer of 128 KiB, and large reads of a plain file go
+/// straight into the caller's buffer. Errors name the file.
+class FileStream {
+ public:
+  explicit FileStream(const std::string& path);
+  ~FileStream();
+  FileStream(const FileStream&) = delete;
+  FileStream& operator=(const FileStream&) = delete;
+  /// Reads up to n bytes into `to`; fewer only at the end of the content.
+  std::size_t read(char* to, std::size_t n);
+  /// Skips what is left and returns how many bytes that was.
+  std::size_t skip_rest();
+  /// The size of the whole (decompressed) content: the file's size, or, for a gzipped file, one
+  /// pass of inflation that counts the bytes (holding none of them).
+  std::size_t content_size();
+  const std::string& path() const { return path_; }
+
+ private:
+  [[noreturn]] void fail(void* file);
+  std::string path_;
+  void* file_ = nullptr;  ///< zlib's gzFile
+};
 
 /// Parameters `transpose` (bool, false), `scale` (choice none | max | minmax), `normalize` (choice
 /// none | lee_seung) and `title` (string, "": the data's name in reports and figures, as info.title):

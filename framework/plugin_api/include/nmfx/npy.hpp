@@ -22,6 +22,26 @@ struct NpyArray {
   std::vector<double> values;
 };
 
+/// What a .npy header says: the array's shape, its dtype (e.g. "f8") and item size, whether it is
+/// in Fortran order and big-endian, and where its data start. For readers that stream the data
+/// into their own storage (npy_convert) instead of holding the file's bytes.
+struct NpyHeader {
+  std::vector<std::size_t> shape;
+  std::string dtype;
+  std::size_t item = 0;         ///< bytes per entry
+  std::size_t count = 0;        ///< entries: the product of the shape
+  bool fortran = false;         ///< the first index varies fastest in the file
+  bool swap_bytes = false;      ///< stored big-endian
+  std::size_t data_offset = 0;  ///< bytes before the data (preamble and header)
+};
+
+/// Parses the header at the start of [data, data + size), which must hold at least the whole
+/// header (data_offset bytes; the first 10 bytes give its length). required_dims > 0 refuses any
+/// other dimension count. Errors start with `name`, as parse_npy's.
+NpyHeader parse_npy_header(const char* data, std::size_t size, const std::string& name, std::size_t required_dims);
+/// Converts n entries of the header's dtype and byte order, stored at raw, into doubles at out.
+void npy_convert(const NpyHeader& header, const char* raw, std::size_t n, double* out);
+
 /// Parses the bytes of a whole .npy file, e.g. a member of an .npz archive. `name` starts every
 /// error message (a path, or "a.npz, member 'x.npy'"). Trailing bytes after the data are refused.
 NpyArray parse_npy(const std::string& bytes, const std::string& name);

@@ -1,0 +1,172 @@
+// The sparse products X H^T, H X^T and W^T X (framework/src/linalg.cpp), vectorised over the rank:
+// every entry must be the sum over the nonzeros in stored order, so they are checked bit for bit
+// against a scalar loop in that order (compiled here without any clone), against dense X through
+// the BLAS to round-off, and bit for bit between 1 and 2 threads; ranks cover every chunk width
+// (1..32 and beyond) and the rows of W read near the end of its buffer.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include <nmfx/linalg.hpp>
+
+#include "../plugins/solvers/hals/hals_sweep.hpp"
+#include "support.hpp"
+
+namespace {
+
+// A sparse M x N Data with about density * M * N entries, some rows and columns empty.
+nmfx::Data random_sparse(std::size_t M, std::size_t N, double density, std::uint64_t seed) {
+  nmfx::Rng rng(seed);
+  nmfx::Data X;
+  X.kind = nmfx::DataKind::sparse;
+  X.sparse.rows = M;
+  X.sparse.cols = N;
+  X.sparse.indptr.assign(M + 1, 0);
+  for (std::size_t i = 0; i < M; ++i) {
+    if (i % 7 != 3)
+      for (std::size_t j = 0; j < N; ++j)
+        if (j % 11 != 5 && rng.uniform() < density) {
+          X.sparse.indices.push_back(static_cast<std::uint32_t>(j));
+          X.sparse.values.push_back(rng.uniform() * 10.0);
+        }
+    X.sparse.indptr[i + 1] = X.sparse.values.size();
+  }
+  nmfx::finalize(X, "test");
+  return X;
+}
+
+nmfx::Data densified(const nmfx::Data& S) {
+  nmfx::Matrix D = nmfx::Matrix::from_shape({S.rows(), S.cols()});
+  D.fill(0.0);
+  for (std::size_t i = 0; i < S.rows(); ++i)
+    for (std::size_t k = S.sparse.indptr[i]; k < S.sparse.indptr[i + 1]; ++k) D(i, S.sparse.indices[k]) = S.sparse.values[k];
+  return test::make_data(D);
+}
+
+// out[i, a] = sum_k S.values[k] B[S.indices[k], a] in stored order, one scalar at a time; B is
+// given by a function so that the same loop serves H^T and W.
+template <class Get>
+nmfx::Matrix stored_order(const nmfx::SparseMatrix& S, std::size_t L, Get b) {
+  nmfx::Matrix out = nmfx::Matrix::from_shape({S.rows, L});
+  for (std::size_t i = 0; i < S.rows; ++i)
+    for (std::size_t a = 0; a < L; ++a) {
+      double sum = 0;
+      for (std::size_t k = S.indptr[i]; k < S.indptr[i + 1]; ++k) {
+        const double term = S.values[k] * b(S.indices[k], a);  // two roundings: no FMA here either
+        sum += term;
+      }
+      out(i, a) = sum;
+    }
+  return out;
+}
+
+bool same_bits(const nmfx::Matrix& A, const nmfx::Matrix& B) {
+  return A.shape() == B.shape() && std::memcmp(A.data(), B.data(), A.size() * sizeof(double)) == 0;
+}
+
+double max_relative_difference(const nmfx::Matrix& A, const nmfx::Matrix& B) {
+  double worst = 0, scale = 0;
+  for (std::size_t k = 0; k < A.size(); ++k) scale = std::max(scale, std::abs(B.data()[k]));
+  for (std::size_t k = 0; k < A.size(); ++k) worst = std::max(worst, std::abs(A.data()[k] - B.data()[k]));
+  return worst / std::max(scale, 1e-300);
+}
+
+}  // namespace
+
+TEST_CASE("sparse XHt HXt and WtX are the stored-order sums bit for bit at every rank and match dense X") {
+  const nmfx::Data X = random_sparse(83, 61, 0.2, 11);
+  const nmfx::Data D = densified(X);
+  for (const std::size_t L : {1, 2, 3, 7, 8, 9, 16, 20, 24, 31, 32, 33, 47, 64, 70}) {
+    CAPTURE(L);
+    const nmfx::Matrix W = test::random_matrix(83, L, 12 + L), H = test::random_matrix(L, 61, 13 + L);
+    nmfx::DataProducts sparse, dense;
+    sparse.prepare(X, L);
+    dense.prepare(D, L);
+    nmfx::Matrix XHt = nmfx::Matrix::from_shape({83, L}), HXt = nmfx::Matrix::from_shape({L, 83});
+    nmfx::Matrix WtX = nmfx::Matrix::from_shape({L, 61});
+    sparse.XHt(H, XHt);
+    sparse.HXt(H, HXt);
+    sparse.WtX(W, WtX);
+    const nmfx::Matrix XHt_ref = stored_order(X.sparse, L, [&](std::size_t j, std::size_t a) { return H(a, j); });
+    const nmfx::Matrix XtW_ref = stored_order(X.sparse_t, L, [&](std::size_t i, std::size_t a) { return W(i, a); });
+    CHECK(same_bits(XHt, XHt_ref));
+    nmfx::Matrix HXt_t = nmfx::Matrix::from_shape({83, L}), WtX_t = nmfx::Matrix::from_shape({61, L});
+    for (std::size_t i = 0; i < 83; ++i)
+      for (std::size_t a = 0; a < L; ++a) HXt_t(i, a) = HXt(a, i);
+    for (std::size_t j = 0; j < 61; ++j)
+      for (std::size_t a = 0; a < L; ++a) WtX_t(j, a) = WtX(a, j);
+    CHECK(same_bits(HXt_t, XHt_ref));
+    CHECK(same_bits(WtX_t, XtW_ref));
+    // The same products of dense X through the BLAS, to round-off.
+    nmfx::Matrix XHt_d = nmfx::Matrix::from_shape({83, L}), WtX_d = nmfx::Matrix::from_shape({L, 61});
+    dense.XHt(H, XHt_d);
+    dense.WtX(W, WtX_d);
+    CHECK(max_relative_difference(XHt, XHt_d) < 1e-13);
+    CHECK(max_relative_difference(WtX, WtX_d) < 1e-13);
+  }
+}
+
+TEST_CASE("sparse products give the same bits on 1 and 2 threads") {
+  // 3000 x 800 at 2%: about 48000 nonzeros, far above the size where the products go parallel.
+  const nmfx::Data X = random_sparse(3000, 800, 0.02, 21);
+  for (const std::size_t L : {5, 20, 40}) {
+    CAPTURE(L);
+    const nmfx::Matrix W = test::random_matrix(3000, L, 22), H = test::random_matrix(L, 800, 23);
+    nmfx::Matrix XHt[2], HXt[2], WtX[2];
+    for (int t = 0; t < 2; ++t) {
+      nmfx::set_threads(t + 1);
+      nmfx::DataProducts p;
+      p.prepare(X, L);
+      XHt[t] = nmfx::Matrix::from_shape({3000, L});
+      HXt[t] = nmfx::Matrix::from_shape({L, 3000});
+      WtX[t] = nmfx::Matrix::from_shape({L, 800});
+      p.XHt(H, XHt[t]);
+      p.HXt(H, HXt[t]);
+      p.WtX(W, WtX[t]);
+    }
+    nmfx::set_threads(1);
+    CHECK(same_bits(XHt[0], XHt[1]));
+    CHECK(same_bits(HXt[0], HXt[1]));
+    CHECK(same_bits(WtX[0], WtX[1]));
+  }
+}
+
+TEST_CASE("sparse products refuse shapes that do not match the prepared problem") {
+  const nmfx::Data X = random_sparse(30, 20, 0.3, 31);
+  nmfx::DataProducts p;
+  p.prepare(X, 4);
+  const nmfx::Matrix H = test::random_matrix(4, 20, 1), W = test::random_matrix(30, 4, 2);
+  nmfx::Matrix wrong = nmfx::Matrix::from_shape({30, 5});
+  CHECK_THROWS_WITH(p.XHt(H, wrong), doctest::Contains("shapes do not match"));
+  CHECK_THROWS_WITH(p.HXt(H, wrong), doctest::Contains("shapes do not match"));
+  CHECK_THROWS_WITH(p.WtX(W, wrong), doctest::Contains("shapes do not match"));
+  const nmfx::Matrix H5 = test::random_matrix(5, 20, 3);
+  nmfx::Matrix out5 = nmfx::Matrix::from_shape({30, 5});
+  CHECK_THROWS_WITH(p.XHt(H5, out5), doctest::Contains("shapes do not match"));  // prepared for rank 4
+}
+
+TEST_CASE("the HALS sweep of W in its own layout gives the bits of the sweep of W^T") {
+  // run_transposed sweeps W (K x L) block by block through a buffer; run sweeps W^T (L x K).
+  for (const std::size_t K : {1, 63, 64, 700}) {
+    CAPTURE(K);
+    const std::size_t L = 13;
+    const nmfx::Matrix G = test::random_matrix(L, 2 * L, 5);
+    nmfx::Matrix B = nmfx::Matrix::from_shape({L, L});
+    nmfx::gemm(G, nmfx::Trans::no, G, nmfx::Trans::yes, B);
+    B(4, 4) = 0;  // a dead component: its row of B is zero in HALS; here only its diagonal matters
+    const nmfx::Matrix A = test::random_matrix(L, K, 6, -1.0, 1.0), Wt0 = test::random_matrix(L, K, 7);
+    nmfx::Matrix Wt = Wt0, W = nmfx::Matrix::from_shape({K, L});
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t j = 0; j < L; ++j) W(k, j) = Wt0(j, k);
+    nmfx_hals::Sweep a, b;
+    a.prepare(L, K);
+    b.prepare(L, K);
+    const double moved_a = a.run(Wt, A, B, 1e-16), moved_b = b.run_transposed(W, A, B, 1e-16);
+    CHECK(moved_a == moved_b);
+    std::size_t differ = 0;
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t j = 0; j < L; ++j) differ += W(k, j) != Wt(j, k);
+    CHECK(differ == 0);
+  }
+}
