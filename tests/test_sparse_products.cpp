@@ -10,7 +10,7 @@
 
 #include <nmfx/linalg.hpp>
 
-#include "../plugins/solvers/hals/hals_sweep.hpp"
+#include <nmfx_common/hals_sweep.hpp>
 #include "support.hpp"
 
 namespace {
