@@ -38,9 +38,7 @@ inline fs::path temp_dir(const std::string& name) {
   return dir;
 }
 
-inline void write(const fs::path& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+inline void write(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
 inline std::string read(const fs::path& path) {
   std::ifstream in(path);

@@ -141,9 +141,7 @@ std::vector<double> brute_force(const Matrix& C, const double* b, std::size_t L)
   return best;
 }
 
-std::shared_ptr<nmfx::Solver> make_anls() {
-  return test::registry().create<nmfx::Solver>("anls_bpp", json::object());
-}
+std::shared_ptr<nmfx::Solver> make_anls() { return test::registry().create<nmfx::Solver>("anls_bpp", json::object()); }
 
 struct Fit {
   Matrix W, H;
@@ -454,7 +452,8 @@ TEST_CASE("anls_bpp is monotone and solves every block exactly on a rank-deficie
     // columns the same with the new W: x >= 0, gradient >= 0, gradient = 0 where x > 0, relative
     // to the size of b and of C x.
     const Nnls pw = make_nnls(transpose(H_before), Xt), ph = make_nnls(W, X.dense);
-    for (const auto& [p, x] : {std::pair<const Nnls*, Matrix>{&pw, W}, std::pair<const Nnls*, Matrix>{&ph, transpose(H)}}) {
+    for (const auto& [p, x] :
+         {std::pair<const Nnls*, Matrix>{&pw, W}, std::pair<const Nnls*, Matrix>{&ph, transpose(H)}}) {
       for (std::size_t j = 0; j < x.shape(0); ++j) {
         double scale = 1e-300;
         std::vector<double> g(L);

@@ -34,13 +34,14 @@ TEST_CASE("nmfx bench times every solver on dense and sparse X against the produ
   }
   CHECK(sparse["runs"][1]["loss"] == "kl");
   CHECK(sparse["runs"][1]["baseline_seconds"].get<double>() > sparse["runs"][0]["baseline_seconds"].get<double>());
-  CHECK(sparse["runs"][2]["loss"] == "frobenius");  // a run without "/loss" is Frobenius
+  CHECK(sparse["runs"][2]["loss"] == "frobenius");   // a run without "/loss" is Frobenius
   CHECK(sparse["runs"][3]["error"] == "not found");  // an unknown solver is reported, not fatal
   CHECK(r.output.find("| mu | kl |") != std::string::npos);
 }
 
 TEST_CASE("nmfx bench refuses a malformed sparse size naming it") {
-  const auto r = test::nmfx_command("bench --no-compare --size 20x10:2 --sparse 100x50:5 --repeat 1", test::temp_dir("bench_bad"));
+  const auto r =
+      test::nmfx_command("bench --no-compare --size 20x10:2 --sparse 100x50:5 --repeat 1", test::temp_dir("bench_bad"));
   CHECK(r.status != 0);
   CHECK(r.output.find("'100x50:5' is not MxN:L:density") != std::string::npos);
 }

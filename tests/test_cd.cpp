@@ -60,8 +60,8 @@ Matrix transpose(const Matrix& A) {
 // Checks that B differs from A, row by row, exactly in the coordinate whose exact one-variable
 // move decreases the objective most (found by evaluating the full objective for every such move),
 // and by that move. For H, pass the transposed problem (X^T, H^T, W^T). Returns the rows changed.
-std::size_t check_one_greedy_move_per_row(const Matrix& X, const Matrix& A, const Matrix& B, const Matrix& F,
-                                          double l1, double l2, std::set<std::size_t>& chosen) {
+std::size_t check_one_greedy_move_per_row(const Matrix& X, const Matrix& A, const Matrix& B, const Matrix& F, double l1,
+                                          double l2, std::set<std::size_t>& chosen) {
   const nmfx::Penalty pen{l1, l2, 0, 0};
   const double f0 = objective(X, A, F, pen);
   std::size_t changed = 0;
@@ -110,8 +110,8 @@ struct Fit {
   nmfx::Values stats;
 };
 
-Fit run_cd(const nmfx::Data& X, std::size_t rank, int iterations, const nmfx::Penalty& penalty = {},
-           int threads = 1, double epsilon = 1e-3, long long max_inner = 0) {
+Fit run_cd(const nmfx::Data& X, std::size_t rank, int iterations, const nmfx::Penalty& penalty = {}, int threads = 1,
+           double epsilon = 1e-3, long long max_inner = 0) {
   auto loss = test::registry().create<nmfx::Loss>("frobenius", json::object());
   auto cd = make_cd(epsilon, max_inner);
   Fit fit{test::random_matrix(X.rows(), rank, 5, 0.1, 1.0), test::random_matrix(rank, X.cols(), 6, 0.1, 1.0), {}};
@@ -172,7 +172,7 @@ TEST_CASE("cd with one greedy update per row moves the coordinate of largest exa
     const std::size_t rows_W = check_one_greedy_move_per_row(X.dense, W0, W, H0, penalty.l1_W, penalty.l2_W, chosen);
     // Then H against the new W: the same problem for H^T with X^T and W^T.
     const std::size_t rows_H = check_one_greedy_move_per_row(transpose(X.dense), transpose(H0), transpose(H),
-                                                              transpose(W), penalty.l1_H, penalty.l2_H, chosen);
+                                                             transpose(W), penalty.l1_H, penalty.l2_H, chosen);
     CHECK(cd->stats().at("updates_W") == rows_W);
     CHECK(cd->stats().at("updates_H") == rows_H);
     CHECK(rows_W + rows_H > 7);

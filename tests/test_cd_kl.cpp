@@ -57,7 +57,8 @@ struct Fit {
 Fit run_cd_kl(const nmfx::Data& X, std::size_t rank, int iterations, int threads = 1, json params = json::object()) {
   auto loss = test::registry().create<nmfx::Loss>("kl", json::object());
   auto solver = test::registry().create<nmfx::Solver>(
-      "cd_kl", nmfx::resolve_params(test::registry().find(nmfx::PluginKind::solver, "cd_kl")->descriptor->params, params));
+      "cd_kl",
+      nmfx::resolve_params(test::registry().find(nmfx::PluginKind::solver, "cd_kl")->descriptor->params, params));
   Fit fit{test::random_matrix(X.rows(), rank, 5, 0.1, 1.0), test::random_matrix(rank, X.cols(), 6, 0.1, 1.0), {}, {}};
   loss->prepare(X, rank);
   nmfx::Problem problem{X, *loss, "kl", rank, threads, {}};

@@ -102,7 +102,8 @@ TEST_CASE("new-plugin refuses bad names, unknown kinds and existing folders, and
     auto c = test::nmfx_command("new-plugin " + kind + " " + name + " --dir out", dir);
     INFO(c.output);
     REQUIRE(c.status == 0);
-    for (const std::string& f : std::vector<std::string>{"CMakeLists.txt", "README.md", "try.yaml", ".gitignore", name + ".cpp"}) {
+    for (const std::string& f :
+         std::vector<std::string>{"CMakeLists.txt", "README.md", "try.yaml", ".gitignore", name + ".cpp"}) {
       const std::string text = test::read(dir / "out" / name / f);
       CHECK_MESSAGE(!text.empty(), f);
       CHECK_MESSAGE(text.find('@') == std::string::npos, f << " keeps a placeholder");

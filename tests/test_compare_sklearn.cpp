@@ -8,9 +8,9 @@
 namespace {
 
 nmfx::json compare(const std::string& args, const test::fs::path& dir) {
-  const test::Command r = test::shell("/usr/bin/python3 '" NMFX_SOURCE_DIR "/tools/compare_sklearn.py' --nmfx '" NMFX_EXE
-                                      "' " + args + " --repeat 1 --out '" + (dir / "work").string() + "' --json '" +
-                                      (dir / "figures.json").string() + "'");
+  const test::Command r = test::shell(
+      "/usr/bin/python3 '" NMFX_SOURCE_DIR "/tools/compare_sklearn.py' --nmfx '" NMFX_EXE "' " + args +
+      " --repeat 1 --out '" + (dir / "work").string() + "' --json '" + (dir / "figures.json").string() + "'");
   INFO(r.output);
   REQUIRE(r.status == 0);
   return nmfx::json::parse(test::read(dir / "figures.json"));

@@ -133,8 +133,8 @@ TEST_CASE("common dataset options: lee_seung normalisation - scale - transpose")
   // Column 0 has mean 3 and sd 1, and no value is more than 1 sd below the mean (so nothing is
   // clipped); column 1 is constant.
   X.dense = {{2.0, 5.0}, {4.0, 5.0}, {2.0, 5.0}, {4.0, 5.0}};
-  const nmfx::Params p(nmfx::resolve_params(nmfx::common_dataset_params(),
-                                            nmfx::json{{"normalize", "lee_seung"}, {"transpose", true}}));
+  const nmfx::Params p(
+      nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"normalize", "lee_seung"}, {"transpose", true}}));
   nmfx::apply_common_options(X, p);
   REQUIRE(X.dense.shape(0) == 2);  // transposed after normalising
   // Column 0 becomes 0.25 + 0.25 (x - 3) / 1: 0, 0.5, 0, 0.5.
@@ -150,12 +150,14 @@ TEST_CASE("common dataset options: lee_seung normalisation - scale - transpose")
   // Column [0, 0, 0, 100]: z = sqrt(3) at its last value and -1/sqrt(3) at the others.
   nmfx::Data Z;
   Z.dense = {{0.0}, {0.0}, {0.0}, {100.0}};
-  nmfx::apply_common_options(Z, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"normalize", "lee_seung"}})));
+  nmfx::apply_common_options(
+      Z, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"normalize", "lee_seung"}})));
   CHECK(Z.dense(3, 0) == doctest::Approx(0.25 + 0.25 * std::sqrt(3.0)));
   CHECK(Z.dense(0, 0) == doctest::Approx(0.25 - 0.25 / std::sqrt(3.0)));
   nmfx::Data Y;
   Y.dense = {{0.0, 2.0}, {4.0, 8.0}};
-  nmfx::apply_common_options(Y, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"scale", "max"}})));
+  nmfx::apply_common_options(
+      Y, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"scale", "max"}})));
   CHECK(Y.dense(1, 0) == 0.5);
   CHECK(Y.dense(1, 1) == 1.0);
 }
@@ -164,6 +166,7 @@ TEST_CASE("lee_seung normalisation maps a constant image to 0.25 despite roundin
   nmfx::Data X;
   X.dense = nmfx::Matrix::from_shape({63, 1});
   X.dense.fill(100.0 / 255.0);  // the mean of 63 copies is not exactly 100/255: sd would be ~3e-16
-  nmfx::apply_common_options(X, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"normalize", "lee_seung"}})));
+  nmfx::apply_common_options(
+      X, nmfx::Params(nmfx::resolve_params(nmfx::common_dataset_params(), nmfx::json{{"normalize", "lee_seung"}})));
   for (double v : X.dense) CHECK(v == 0.25);
 }

@@ -16,7 +16,9 @@ std::string spec_text(const std::string& solvers, const std::string& extra) {
   return "name: engine\n"
          "datasets:\n"
          "  - {name: synthetic, params: {m: 40, n: 30, rank: 3}}\n"
-         "solvers: " + solvers + "\n"
+         "solvers: " +
+         solvers +
+         "\n"
          "losses: [frobenius]\n"
          "ranks: [3]\n"
          "seeds: [0, 1]\n"
@@ -24,7 +26,8 @@ std::string spec_text(const std::string& solvers, const std::string& extra) {
          "metrics: [relative_error]\n"
          "output: out\n"
          "threads: 1\n"
-         "plugin_paths: ['" NMFX_TEST_PLUGIN_DIR "']\n" + extra;
+         "plugin_paths: ['" NMFX_TEST_PLUGIN_DIR "']\n" +
+         extra;
 }
 
 std::map<std::string, json> results_by_id(const test::fs::path& dir) {
@@ -155,7 +158,8 @@ TEST_CASE("engine: --jobs 2 writes the result files of a sequential run") {
     CHECK(ra["status"] == rb["status"]);
     CHECK(ra["cell"] == rb["cell"]);
     // Every checkpoint's values, bit for bit (the clocks aside).
-    for (const char* column : {"iteration", "loss", "relative_error"}) CHECK(ra["trace"][column] == rb["trace"][column]);
+    for (const char* column : {"iteration", "loss", "relative_error"})
+      CHECK(ra["trace"][column] == rb["trace"][column]);
   }
   // One progress line per finished cell.
   CHECK(std::count(par.output.begin(), par.output.end(), '[') >= 18);
@@ -163,11 +167,12 @@ TEST_CASE("engine: --jobs 2 writes the result files of a sequential run") {
 
 TEST_CASE("engine: SIGINT records the running cells as interrupted, exits 130, and --resume reruns them") {
   const auto dir = test::temp_dir("engine_sigint");
-  test::write(dir / "s.yaml",
-              spec_text("[mu, {name: misbehaving, params: {behaviour: sleep, at: 3}}]",
-                        "stopping: {max_iter: 10}\nlimits: {wall_s: 8}\njobs: 2\n"));
+  test::write(dir / "s.yaml", spec_text("[mu, {name: misbehaving, params: {behaviour: sleep, at: 3}}]",
+                                        "stopping: {max_iter: 10}\nlimits: {wall_s: 8}\njobs: 2\n"));
   // The two hanging cells start after the two mu cells; the signal comes while they hang.
-  const auto r = test::shell("cd '" + dir.string() + "' && ('" NMFX_EXE "' run s.yaml > log.txt 2>&1 & pid=$!; "
+  const auto r = test::shell("cd '" + dir.string() +
+                             "' && ('" NMFX_EXE
+                             "' run s.yaml > log.txt 2>&1 & pid=$!; "
                              "sleep 3; kill -INT $pid; wait $pid; echo exit=$?)");
   INFO(r.output, test::read(dir / "log.txt"));
   CHECK(r.output.find("exit=130") != std::string::npos);
@@ -204,7 +209,9 @@ TEST_CASE("engine: after kill -9 mid-grid no file is torn and --resume runs exac
               "metrics: [relative_error]\n"
               "threads: 1\n"
               "output: out\n");
-  const auto r = test::shell("cd '" + dir.string() + "' && ('" NMFX_EXE "' run k.yaml > log.txt 2>&1 & pid=$!; "
+  const auto r = test::shell("cd '" + dir.string() +
+                             "' && ('" NMFX_EXE
+                             "' run k.yaml > log.txt 2>&1 & pid=$!; "
                              "sleep 2; kill -9 $pid; wait $pid; echo exit=$?)");
   INFO(r.output, test::read(dir / "log.txt"));
   CHECK(r.output.find("exit=137") != std::string::npos);
@@ -240,11 +247,12 @@ TEST_CASE("engine: shards 0/3, 1/3 and 2/3 merged equal a whole run") {
   REQUIRE(test::nmfx_command("run g.yaml -q -o whole", dir).status == 0);
   std::set<std::string> seen;
   for (int i = 0; i < 3; ++i) {
-    const auto r = test::nmfx_command("run g.yaml -q --shard " + std::to_string(i) + "/3 -o shard" + std::to_string(i), dir);
+    const auto r =
+        test::nmfx_command("run g.yaml -q --shard " + std::to_string(i) + "/3 -o shard" + std::to_string(i), dir);
     INFO(r.output);
     REQUIRE(r.status == 0);
     const auto part = results_by_id(dir / ("shard" + std::to_string(i)));
-    CHECK(part.size() == 4);  // 12 cells over 3 shards
+    CHECK(part.size() == 4);                                           // 12 cells over 3 shards
     for (const auto& [id, res] : part) CHECK(seen.insert(id).second);  // a partition: no cell twice
   }
   const auto m = test::nmfx_command("merge shard0 shard1 shard2 -o merged", dir);

@@ -6,7 +6,8 @@
 using nmfx::json;
 
 TEST_CASE("expand_lists is the cartesian product - scalars kept") {
-  const auto cells = nmfx::expand_lists(json{{"a", json::array({1, 2, 3})}, {"b", "x"}, {"c", json::array({true, false})}});
+  const auto cells =
+      nmfx::expand_lists(json{{"a", json::array({1, 2, 3})}, {"b", "x"}, {"c", json::array({true, false})}});
   CHECK(cells.size() == 6);
   std::set<std::string> distinct;
   for (const auto& c : cells) {

@@ -53,11 +53,11 @@ std::size_t zeros(const nmfx::Matrix& A) {
 TEST_CASE("hals and accel_hals and accel_mu never increase the Frobenius loss over 300 iterations") {
   const nmfx::Data X = test::make_data(test::random_matrix(60, 45, 7));
   const std::size_t L = 6;
-  for (const auto& [name, params] : std::vector<std::pair<std::string, json>>{
-           {"hals", json::object()},
-           {"accel_hals", json{{"variant", "alg7"}}},
-           {"accel_hals", json{{"variant", "alg7"}, {"rho_formula", "gillis"}}},
-           {"accel_mu", json{{"variant", "alg7"}}}}) {
+  for (const auto& [name, params] :
+       std::vector<std::pair<std::string, json>>{{"hals", json::object()},
+                                                 {"accel_hals", json{{"variant", "alg7"}}},
+                                                 {"accel_hals", json{{"variant", "alg7"}, {"rho_formula", "gillis"}}},
+                                                 {"accel_mu", json{{"variant", "alg7"}}}}) {
     CAPTURE(name);
     CAPTURE(params.dump());
     auto loss = frobenius(X, L);
@@ -195,9 +195,9 @@ TEST_CASE("alg5 does exactly 1 + floor(alpha rho) inner updates and alg7 never m
     std::string name, rho_formula;
     double alpha, rho_W, rho_H;
   };
-  for (const Case& c : {Case{"accel_mu", "", 1.0, mu_W, mu_H}, Case{"accel_mu", "", 2.0, mu_W, mu_H},
-                        Case{"accel_hals", "seed", 0.5, hals_W, hals_H},
-                        Case{"accel_hals", "gillis", 0.5, mu_W, mu_H}}) {
+  for (const Case& c :
+       {Case{"accel_mu", "", 1.0, mu_W, mu_H}, Case{"accel_mu", "", 2.0, mu_W, mu_H},
+        Case{"accel_hals", "seed", 0.5, hals_W, hals_H}, Case{"accel_hals", "gillis", 0.5, mu_W, mu_H}}) {
     CAPTURE(c.name);
     CAPTURE(c.alpha);
     CAPTURE(c.rho_formula);
@@ -376,8 +376,7 @@ TEST_CASE("accel_hals inner sweeps solve each penalized subproblem to its KKT co
   acc->prepare(nmfx::Problem{X, *loss, "frobenius", L, 1, penalty}, W, H);
   // Projected gradient of the subproblem in F (rows: independent problems) for the Gram matrix G
   // and the linear term C; relative to |C|.
-  const auto projected = [](const nmfx::Matrix& F, const nmfx::Matrix& G, const nmfx::Matrix& C, double l1,
-                            double l2) {
+  const auto projected = [](const nmfx::Matrix& F, const nmfx::Matrix& G, const nmfx::Matrix& C, double l1, double l2) {
     const nmfx::Matrix FG = test::naive_product(F, G);
     double pg = 0, scale = 0;
     for (std::size_t k = 0; k < F.size(); ++k) {
@@ -491,8 +490,10 @@ TEST_CASE("a HALS sweep split over threads gives the bits of the serial sweep") 
     double r = A(L - 1, k);
     for (std::size_t l = 0; l < L; ++l) r -= B(L - 1, l) * split(l, k);
     // F[L-1,k] is the fixed point max(0, F + r / B) of its own update: r = 0 where F > 0, r <= 0 at 0.
-    if (split(L - 1, k) > 0) CHECK(std::abs(r) <= 1e-9 * (std::abs(A(L - 1, k)) + 1));
-    else CHECK(r <= 1e-9 * (std::abs(A(L - 1, k)) + 1));
+    if (split(L - 1, k) > 0)
+      CHECK(std::abs(r) <= 1e-9 * (std::abs(A(L - 1, k)) + 1));
+    else
+      CHECK(r <= 1e-9 * (std::abs(A(L - 1, k)) + 1));
   }
 }
 

@@ -57,16 +57,16 @@ TEST_CASE("images reads an LFW-like tree: one column per image in path order wit
   for (std::size_t k = 0; k < kPixels; ++k) {
     CAPTURE(k);
     const double r = static_cast<double>(k / 6), c = static_cast<double>(k % 6), kk = static_cast<double>(k);
-    CHECK(X.dense(k, 0) == doctest::Approx(10 * kk / 255).epsilon(1e-15));   // P5, maxval 255
-    CHECK(X.dense(k, 1) == doctest::Approx(10 * kk / 255).epsilon(1e-15));   // 8-bit gray PNG
+    CHECK(X.dense(k, 0) == doctest::Approx(10 * kk / 255).epsilon(1e-15));  // P5, maxval 255
+    CHECK(X.dense(k, 1) == doctest::Approx(10 * kk / 255).epsilon(1e-15));  // 8-bit gray PNG
     CHECK(X.dense(k, 2) == doctest::Approx(100.0 / 255).epsilon(1e-15));    // constant PNG
     CHECK(X.dense(k, 3) == doctest::Approx(luma(40 * c, 60 * r, 255 - 10 * kk) / 255).epsilon(1e-12));  // RGB PNG
     // JPEG is lossy: the constant colour (200, 100, 50) comes back within 2 levels per channel.
     CHECK(std::abs(X.dense(k, 4) - luma(200, 100, 50) / 255) <= 2.0 / 255);
-    CHECK(X.dense(k, 5) == doctest::Approx((230 - 10 * kk) / 255).epsilon(1e-15));  // P2
+    CHECK(X.dense(k, 5) == doctest::Approx((230 - 10 * kk) / 255).epsilon(1e-15));      // P2
     CHECK(X.dense(k, 6) == doctest::Approx((1000 * kk + 500) / 65535).epsilon(1e-15));  // 16-bit P5
-    CHECK(X.dense(k, 7) == doctest::Approx(2000 * kk / 65535).epsilon(1e-15));  // 16-bit PNG
-    CHECK(X.dense(k, 8) == doctest::Approx((40 * kk + 3) / 1023).epsilon(1e-15));  // P2, maxval 1023
+    CHECK(X.dense(k, 7) == doctest::Approx(2000 * kk / 65535).epsilon(1e-15));          // 16-bit PNG
+    CHECK(X.dense(k, 8) == doctest::Approx((40 * kk + 3) / 1023).epsilon(1e-15));       // P2, maxval 1023
     CHECK(X.dense(k, 9) == doctest::Approx((k < 6 ? 200.0 : 50.0) / 255).epsilon(1e-15));
   }
 }
@@ -78,9 +78,9 @@ TEST_CASE("images selects files by extension - pattern and max_images") {
   CHECK(load_images({{"path", lfw}, {"extensions", ".PGM, jpg"}}).cols() == 5);  // case and dots ignored
   CHECK(load_images({{"path", lfw}, {"pattern", "*/*_0001.*"}}).cols() == 9);
   const nmfx::Data first3 = load_images({{"path", lfw}, {"max_images", 3}});
-  CHECK(first3.info["files"] == nmfx::json({"Alice_Gradient/Alice_Gradient_0001.pgm",
-                                            "Alice_Gradient/Alice_Gradient_0002.png",
-                                            "Bob_Constant/Bob_Constant_0001.png"}));
+  CHECK(first3.info["files"] ==
+        nmfx::json({"Alice_Gradient/Alice_Gradient_0001.pgm", "Alice_Gradient/Alice_Gradient_0002.png",
+                    "Bob_Constant/Bob_Constant_0001.png"}));
   CHECK(first3.dense(5, 2) == doctest::Approx(100.0 / 255));
   // '*' does not cross '/', so this pattern matches nothing.
   const std::string none = images_error({{"path", lfw}, {"pattern", "*_0001.*"}});
@@ -110,8 +110,7 @@ TEST_CASE("images crops the centre and resizes") {
     for (const char* size : {"2x3", "8x12", "3x5"}) {
       CAPTURE(filter);
       CAPTURE(size);
-      const nmfx::Data r =
-          load_images({{"path", lfw}, {"pattern", "Bob*/*"}, {"size", size}, {"filter", filter}});
+      const nmfx::Data r = load_images({{"path", lfw}, {"pattern", "Bob*/*"}, {"size", size}, {"filter", filter}});
       for (std::size_t i = 0; i < r.rows(); ++i) CHECK(r.dense(i, 0) == 100.0 / 255);
     }
   // The box filter halving 4x6 to 2x3 averages 2x2 blocks: block (R, C) holds
@@ -120,7 +119,8 @@ TEST_CASE("images crops the centre and resizes") {
   CHECK(half.info["image_shape"] == nmfx::json({2, 3}));
   for (std::size_t R = 0; R < 2; ++R)
     for (std::size_t C = 0; C < 3; ++C)
-      CHECK(std::abs(half.dense(3 * R + C, 0) - 10 * (12.0 * R + 2.0 * C + 3.5) / 255) < 1e-6);
+      CHECK(std::abs(half.dense(3 * R + C, 0) -
+                     10 * (12.0 * static_cast<double>(R) + 2.0 * static_cast<double>(C) + 3.5) / 255) < 1e-6);
   // Crop then resize: the shape is the resized one.
   const nmfx::Data both = load_images({{"path", lfw}, {"crop", "4x4"}, {"size", "2x2"}});
   CHECK(both.rows() == 4);
@@ -157,7 +157,6 @@ TEST_CASE("images applies the Lee and Seung normalisation: mean and sd 0.25 per 
     CHECK(g.dense(k, 0) == doctest::Approx(std::clamp(x, 0.0, 1.0)).epsilon(1e-12));
   }
   CHECK(clipped == 5);
-
 }
 
 TEST_CASE("images ignores alpha - refuses mismatched sizes unless resized - and transposes") {
@@ -268,10 +267,9 @@ TEST_CASE("images refuses bad parameters and missing or empty folders") {
 
 TEST_CASE("images runs end to end from a spec with a relative path") {
   const auto dir = test::temp_dir("images_run");
-  test::write(dir / "faces.yaml",
-              "datasets:\n  - name: images\n    params: {path: " + fs::relative(lfw, dir).string() +
-                  ", pattern: '*/*_0001.*', size: 3x3}\n"
-                  "solvers: [mu]\nranks: [2]\nstopping: {max_iter: 5}\n");
+  test::write(dir / "faces.yaml", "datasets:\n  - name: images\n    params: {path: " + fs::relative(lfw, dir).string() +
+                                      ", pattern: '*/*_0001.*', size: 3x3}\n"
+                                      "solvers: [mu]\nranks: [2]\nstopping: {max_iter: 5}\n");
   const auto r = test::nmfx_command("run faces.yaml -o out", dir);
   CHECK(r.status == 0);
   CHECK(contains(r.output, "1 ok"));

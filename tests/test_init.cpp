@@ -52,8 +52,9 @@ TEST_CASE("file init reads W and H and refuses a wrong shape naming the file") {
   nmfx::initialize(json{{"method", "file"}, {"W", "w.npy"}, {"H", "h.npy"}}, X, 2, 0, dir.string(), W, H);
   CHECK(W == W0);
   CHECK(H == H0);
-  CHECK_THROWS_WITH(nmfx::initialize(json{{"method", "file"}, {"W", "w.npy"}, {"H", "h.npy"}}, X, 3, 0, dir.string(), W, H),
-                    doctest::Contains("w.npy: init W has shape (6, 2), this cell needs (6, 3)"));
+  CHECK_THROWS_WITH(
+      nmfx::initialize(json{{"method", "file"}, {"W", "w.npy"}, {"H", "h.npy"}}, X, 3, 0, dir.string(), W, H),
+      doctest::Contains("w.npy: init W has shape (6, 2), this cell needs (6, 3)"));
 }
 
 TEST_CASE("nndsvd reproduces a nonnegative matrix whose singular vectors are nonnegative") {
@@ -70,10 +71,12 @@ TEST_CASE("nndsvd reproduces a nonnegative matrix whose singular vectors are non
   nmfx::Matrix W, H;
   nmfx::initialize(json{{"method", "nndsvd"}}, X, 2, 0, "", W, H);
   const nmfx::Matrix P = test::naive_product(W, H);
-  for (std::size_t k = 0; k < P.size(); ++k) CHECK(P.data()[k] == doctest::Approx(Xm.data()[k]).epsilon(1e-10).scale(1.0));
+  for (std::size_t k = 0; k < P.size(); ++k)
+    CHECK(P.data()[k] == doctest::Approx(Xm.data()[k]).epsilon(1e-10).scale(1.0));
 }
 
-TEST_CASE("nndsvd variants: nonnegative - nndsvd has zeros - nndsvda fills them with mean(X) - nndsvdar with small noise") {
+TEST_CASE(
+    "nndsvd variants: nonnegative - nndsvd has zeros - nndsvda fills them with mean(X) - nndsvdar with small noise") {
   const nmfx::Data X = test::make_data(test::random_matrix(30, 20, 5));
   nmfx::Matrix W, H, Wa, Ha, Wr, Hr;
   nmfx::initialize(json{{"method", "nndsvd"}}, X, 5, 0, "", W, H);
@@ -116,7 +119,8 @@ TEST_CASE("the random start of a seed is not the factors the synthetic dataset p
   // the exact solution, and every solver would "converge" at iteration 0.
   const auto* plugin = test::registry().require(nmfx::PluginKind::dataset, "synthetic");
   const json given = {{"m", 30}, {"n", 20}, {"rank", 5}, {"seed", 0}};
-  auto dataset = test::registry().create<nmfx::Dataset>("synthetic", nmfx::resolve_params(plugin->descriptor->params, given));
+  auto dataset =
+      test::registry().create<nmfx::Dataset>("synthetic", nmfx::resolve_params(plugin->descriptor->params, given));
   nmfx::Data X = dataset->load();
   nmfx::finalize(X, "synthetic");
   nmfx::Matrix W, H;

@@ -44,8 +44,7 @@ void check_equal(const nmfx::Matrix& A, const std::vector<std::vector<double>>& 
 }
 
 // A written by make_fixtures.py: A[0, 1] = 1.5, A[0, 4] = 2, A[2, 0] = 3.25, A[2, 3] = 0.5.
-const std::vector<std::vector<double>> A = {
-    {0, 1.5, 0, 0, 2}, {0, 0, 0, 0, 0}, {3.25, 0, 0, 0.5, 0}, {0, 0, 0, 0, 0}};
+const std::vector<std::vector<double>> A = {{0, 1.5, 0, 0, 2}, {0, 0, 0, 0, 0}, {3.25, 0, 0, 0.5, 0}, {0, 0, 0, 0, 0}};
 const std::vector<std::vector<double>> S = {{1, 2, 0}, {2, 0, 3}, {0, 3, 4}};
 
 // The one-line error of loading `text` written to a temporary file `name`.
@@ -81,9 +80,7 @@ TEST_CASE("mtx reads coordinate real general as CSR") {
   CHECK(X.nnz == 4);
 }
 
-TEST_CASE("mtx reads a gzipped file") {
-  check_equal(dense(load("real_general.mtx.gz")), A);
-}
+TEST_CASE("mtx reads a gzipped file") { check_equal(dense(load("real_general.mtx.gz")), A); }
 
 TEST_CASE("mtx reads integer and pattern fields") {
   check_equal(dense(load("integer_general.mtx")), {{1, 0, 2}, {0, 0, 3}, {4, 5, 0}});
@@ -193,7 +190,8 @@ TEST_CASE("mtx refuses malformed files with one line naming the file and line") 
        ":3: expected 2 fields (row column), found 3"},
       {"short.mtx", "%%MatrixMarket matrix array real general\n2 3\n1\n2\n3\n4\n5\n% padding\n",
        "truncated: expected 6 values, found 5"},
-      {"shorter.mtx", "%%MatrixMarket matrix array real general\n2 3\n1\n2\n", "declares 6 entries, more than the remaining 4 bytes"},
+      {"shorter.mtx", "%%MatrixMarket matrix array real general\n2 3\n1\n2\n",
+       "declares 6 entries, more than the remaining 4 bytes"},
       {"two.mtx", "%%MatrixMarket matrix array real general\n2 1\n1 2\n", ":3: expected one value per line, found 2"},
       {"allzero.mtx", H + "2 2 1\n1 1 0\n", "every entry is zero"},
       {"claims.mtx", H + "1000 1000 1000000\n1 1 1\n", "declares 1000000 entries, more than the remaining"},
@@ -212,8 +210,9 @@ TEST_CASE("mtx refuses malformed files with one line naming the file and line") 
 TEST_CASE("mtx runs end to end from a spec - sparse X through mu") {
   const auto tmp = test::temp_dir("mtx_run");
   test::write(tmp / "s.yaml",
-              "datasets:\n  - {name: mtx, params: {path: " + dir + "integer_general.mtx}}\n"
-              "solvers: [mu]\nlosses: [frobenius, kl]\nranks: [2]\nstopping: {max_iter: 5}\noutput: out\n");
+              "datasets:\n  - {name: mtx, params: {path: " + dir +
+                  "integer_general.mtx}}\n"
+                  "solvers: [mu]\nlosses: [frobenius, kl]\nranks: [2]\nstopping: {max_iter: 5}\noutput: out\n");
   const auto r = test::nmfx_command("run s.yaml", tmp);
   CHECK(r.status == 0);
   CHECK(r.output.find("2 ok, 0 failed") != std::string::npos);

@@ -18,7 +18,8 @@ std::atomic<std::size_t> allocations{0};
 void* allocate(std::size_t n, std::size_t align) {
   if (counting.load(std::memory_order_relaxed)) allocations.fetch_add(1, std::memory_order_relaxed);
   if (n == 0) n = 1;
-  void* p = align <= alignof(std::max_align_t) ? std::malloc(n) : std::aligned_alloc(align, (n + align - 1) / align * align);
+  void* p =
+      align <= alignof(std::max_align_t) ? std::malloc(n) : std::aligned_alloc(align, (n + align - 1) / align * align);
   if (!p) throw std::bad_alloc();
   return p;
 }
@@ -64,7 +65,8 @@ TEST_CASE("the counter sees an allocation made in a plugin") {
   const nmfx::Data X = test::make_data(test::random_matrix(40, 30, 3));
   const auto& reg = test::registry();
   auto loss = reg.create<nmfx::Loss>("frobenius", json::object());
-  auto s = reg.create<nmfx::Solver>("hals", nmfx::resolve_params(reg.require(nmfx::PluginKind::solver, "hals")->descriptor->params, json::object()));
+  auto s = reg.create<nmfx::Solver>(
+      "hals", nmfx::resolve_params(reg.require(nmfx::PluginKind::solver, "hals")->descriptor->params, json::object()));
   nmfx::Matrix W = test::random_matrix(40, 5, 1), H = test::random_matrix(5, 30, 2);
   loss->prepare(X, 5);
   nmfx::Problem problem{X, *loss, "frobenius", 5, 1, {}};

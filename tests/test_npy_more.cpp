@@ -96,13 +96,13 @@ TEST_CASE("npy slices rows and columns with Python semantics after the 3-D resha
   const nmfx::Data pixels = load(dir + "images_u1.npy", {{"rows", "4:"}, {"cols", "1:99"}});  // stop clipped
   REQUIRE(pixels.rows() == 4);
   REQUIRE(pixels.cols() == 2);
-  CHECK(pixels.dense(0, 0) == 14.0);  // pixel 4 of image 1
+  CHECK(pixels.dense(0, 0) == 14.0);            // pixel 4 of image 1
   CHECK(!pixels.info.contains("image_shape"));  // a slice of the pixels is no longer an image
 
   const nmfx::Data sub = load(NMFX_SOURCE_DIR "/tests/fixtures/c_f8.npy", {{"rows", "-2:"}, {"cols", "1:-1"}});
   REQUIRE(sub.rows() == 2);
   REQUIRE(sub.cols() == 2);
-  CHECK(sub.dense(0, 0) == 0.5 * 5);  // M[1, 1]
+  CHECK(sub.dense(0, 0) == 0.5 * 5);   // M[1, 1]
   CHECK(sub.dense(1, 1) == 0.5 * 10);  // M[2, 2]
 }
 
@@ -133,11 +133,12 @@ TEST_CASE("npy reads .npz members - stored and deflated") {
 TEST_CASE("npy refuses bad members and archives with one line naming the file") {
   CHECK(error_of(dir + "two.npz").find("two.npz: the archive holds 2 arrays (matrix.npy, faces.npy); name one") !=
         std::string::npos);
-  CHECK(error_of(dir + "two.npz", {{"member", "eyes"}}).find("no array 'eyes' in the archive; it holds matrix.npy, faces.npy") !=
-        std::string::npos);
-  CHECK(error_of(dir + "images_u1.npy", {{"member", "faces"}}).find("images_u1.npy: member 'faces' was asked for, but the file is not an .npz") !=
-        std::string::npos);
-  CHECK(error_of(dir + "bzip2.npz").find("bzip2.npz, member 'matrix.npy': compression method 12 (bzip2) is not supported") !=
+  CHECK(error_of(dir + "two.npz", {{"member", "eyes"}})
+            .find("no array 'eyes' in the archive; it holds matrix.npy, faces.npy") != std::string::npos);
+  CHECK(error_of(dir + "images_u1.npy", {{"member", "faces"}})
+            .find("images_u1.npy: member 'faces' was asked for, but the file is not an .npz") != std::string::npos);
+  CHECK(error_of(dir + "bzip2.npz")
+            .find("bzip2.npz, member 'matrix.npy': compression method 12 (bzip2) is not supported") !=
         std::string::npos);
 
   const std::string good = bytes_of(dir + "two.npz");
@@ -148,23 +149,25 @@ TEST_CASE("npy refuses bad members and archives with one line naming the file") 
 
   std::string encrypted = good;  // general-purpose flag bit 0 set in the first central entry
   encrypted[central + 8] = static_cast<char>(encrypted[central + 8] | 1);
-  CHECK(error_of(temp_file("enc.npz", encrypted), {{"member", "matrix"}}).find("enc.npz, member 'matrix.npy': the member is encrypted") !=
-        std::string::npos);
+  CHECK(error_of(temp_file("enc.npz", encrypted), {{"member", "matrix"}})
+            .find("enc.npz, member 'matrix.npy': the member is encrypted") != std::string::npos);
 
   std::string zip64 = good;  // member counts 0xFFFF: the zip64 end record would hold the real ones
   zip64[end + 8] = zip64[end + 9] = zip64[end + 10] = zip64[end + 11] = '\xff';
-  CHECK(error_of(temp_file("z64.npz", zip64)).find("z64.npz: the archive needs the zip64 end record") != std::string::npos);
+  CHECK(error_of(temp_file("z64.npz", zip64)).find("z64.npz: the archive needs the zip64 end record") !=
+        std::string::npos);
 
   CHECK(error_of(temp_file("half.npz", good.substr(0, good.size() / 2))).find("half.npz: no ZIP end record") !=
         std::string::npos);
 
   std::string crc = good;  // a changed byte inside the stored matrix.npy data
   crc[good.find("\x93NUMPY") + 200] ^= 0x55;
-  CHECK(error_of(temp_file("crc.npz", crc), {{"member", "matrix"}}).find("crc.npz, member 'matrix.npy': CRC-32 mismatch") !=
-        std::string::npos);
+  CHECK(error_of(temp_file("crc.npz", crc), {{"member", "matrix"}})
+            .find("crc.npz, member 'matrix.npy': CRC-32 mismatch") != std::string::npos);
 
   std::string deflated = bytes_of(dir + "two_compressed.npz");  // garbage in the first deflate stream
-  const std::size_t name_len = static_cast<unsigned char>(deflated[26]), extra_len = static_cast<unsigned char>(deflated[28]);
+  const std::size_t name_len = static_cast<unsigned char>(deflated[26]),
+                    extra_len = static_cast<unsigned char>(deflated[28]);
   for (std::size_t k = 0; k < 8; ++k) deflated[30 + name_len + extra_len + 20 + k] = '\xff';
   const std::string what = error_of(temp_file("bad_deflate.npz", deflated), {{"member", "matrix"}});
   CHECK(what.find("bad_deflate.npz, member 'matrix.npy': ") != std::string::npos);
@@ -173,9 +176,11 @@ TEST_CASE("npy refuses bad members and archives with one line naming the file") 
 }
 
 TEST_CASE("npy refuses 4-D arrays - NaN in a member - negatives in images naming the position") {
-  CHECK(error_of(dir + "four_d.npy").find("four_d.npy: expected a 2-D array (a matrix) or a 3-D array (N images of h x w), got 4") !=
+  CHECK(error_of(dir + "four_d.npy")
+            .find("four_d.npy: expected a 2-D array (a matrix) or a 3-D array (N images of h x w), got 4") !=
         std::string::npos);
-  CHECK(error_of(dir + "nan.npz").find("nan.npz, member 'matrix.npy': 1 non-finite (NaN or Inf) entry, the first at (2, 1)") !=
+  CHECK(error_of(dir + "nan.npz")
+            .find("nan.npz, member 'matrix.npy': 1 non-finite (NaN or Inf) entry, the first at (2, 1)") !=
         std::string::npos);
   CHECK(error_of(dir + "negative_images.npy").find("negative_images.npy: 2 negative entries, the first at (1, 0, 1)") !=
         std::string::npos);
@@ -193,8 +198,9 @@ TEST_CASE("npy refuses bad slices and trailing bytes") {
   CHECK(error_of(f, {{"rows", "5"}}).find("parameter rows: '5' is not a slice start:stop") != std::string::npos);
   CHECK(error_of(f, {{"cols", "0:2:1"}}).find("parameter cols: '0:2:1' has a step") != std::string::npos);
   CHECK(error_of(f, {{"cols", "a:b"}}).find("is not a slice start:stop of integers") != std::string::npos);
-  CHECK(error_of(f, {{"cols", "2:1"}}).find("images_u1.npy: rows ':' and cols '2:1' select 8 x 0 of the 8 x 3 matrix") !=
-        std::string::npos);
+  CHECK(
+      error_of(f, {{"cols", "2:1"}}).find("images_u1.npy: rows ':' and cols '2:1' select 8 x 0 of the 8 x 3 matrix") !=
+      std::string::npos);
   const std::string two = temp_file("twice.npy", bytes_of(f) + bytes_of(f));
   CHECK(error_of(two).find("twice.npy: 152 bytes after the data of shape (3, 2, 4)") != std::string::npos);
 }

@@ -34,9 +34,12 @@ double objective(const Instance& q, const std::vector<double>& w) {
   }
   const double v = std::max(std::abs(pred - q.y) - q.eps, 0.0);
   switch (q.variant) {
-    case Variant::pa: return v > 1e-12 ? std::numeric_limits<double>::infinity() : dist;
-    case Variant::pa1: return dist + q.C * v;
-    case Variant::pa2: return dist + q.C * v * v;
+    case Variant::pa:
+      return v > 1e-12 ? std::numeric_limits<double>::infinity() : dist;
+    case Variant::pa1:
+      return dist + q.C * v;
+    case Variant::pa2:
+      return dist + q.C * v * v;
   }
   return 0;
 }
@@ -143,7 +146,8 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
 
 }  // namespace
 
-TEST_CASE("pa one-vector update equals a brute-force solution of the quadratic program for NN-PA NN-PA-I and NN-PA-II") {
+TEST_CASE(
+    "pa one-vector update equals a brute-force solution of the quadratic program for NN-PA NN-PA-I and NN-PA-II") {
   nmfx::Rng rng(2014);
   for (const Variant variant : {Variant::pa, Variant::pa1, Variant::pa2}) {
     for (const nmfx_pa::Method method : {nmfx_pa::Method::exact, nmfx_pa::Method::bisection}) {
@@ -215,8 +219,8 @@ TEST_CASE("pa on one revealed entry moves p_u and q_i to the brute-force solutio
         X(0, 0) = 3 * rng.uniform();
         const nmfx::Data d = ratings_test::observed(X, {1}, {0});
         const double C = 0.05 + rng.uniform(), eps = rng.uniform() < 0.5 ? 0.0 : 0.2;
-        auto r = ratings_test::start(d, "pa", json{{"variant", variant}, {"C", C}, {"epsilon", eps}, {"update", update}},
-                                     3, 100 + n);
+        auto r = ratings_test::start(
+            d, "pa", json{{"variant", variant}, {"C", C}, {"epsilon", eps}, {"update", update}}, 3, 100 + n);
         // Factors on a wide range so that both too-high and too-low predictions occur.
         for (double& v : r.W) v = rng.uniform() < 0.2 ? 0.0 : 2 * rng.uniform();
         for (double& v : r.H) v = rng.uniform() < 0.2 ? 0.0 : 2 * rng.uniform();

@@ -28,7 +28,8 @@ TEST_CASE("every built-in plugin's README holds the parameter table of its schem
     std::string section;
     std::istringstream lines(text.substr(at + 15));
     for (std::string l; std::getline(lines, l) && !l.empty();) section += l + "\n";
-    CHECK_MESSAGE(section == table, "the README's table differs from `nmfx list --markdown`; run tools/update-plugin-docs");
+    CHECK_MESSAGE(section == table,
+                  "the README's table differs from `nmfx list --markdown`; run tools/update-plugin-docs");
     ++checked;
   };
   while (std::getline(in, line)) {

@@ -22,12 +22,16 @@ TEST_CASE("a library built for another ABI is refused - naming the file and both
 
 TEST_CASE("the built-in plugins are found - each with a complete descriptor") {
   const auto& reg = test::registry();
-  for (const auto& [kind, name] : std::vector<std::pair<nmfx::PluginKind, std::string>>{
-           {nmfx::PluginKind::dataset, "synthetic"}, {nmfx::PluginKind::dataset, "npy"},
-           {nmfx::PluginKind::loss, "frobenius"},    {nmfx::PluginKind::loss, "kl"},
-           {nmfx::PluginKind::solver, "mu"},         {nmfx::PluginKind::metric, "relative_error"},
-           {nmfx::PluginKind::metric, "loss"},       {nmfx::PluginKind::metric, "sparsity"},
-           {nmfx::PluginKind::metric, "compression_ratio"}}) {
+  for (const auto& [kind, name] :
+       std::vector<std::pair<nmfx::PluginKind, std::string>>{{nmfx::PluginKind::dataset, "synthetic"},
+                                                             {nmfx::PluginKind::dataset, "npy"},
+                                                             {nmfx::PluginKind::loss, "frobenius"},
+                                                             {nmfx::PluginKind::loss, "kl"},
+                                                             {nmfx::PluginKind::solver, "mu"},
+                                                             {nmfx::PluginKind::metric, "relative_error"},
+                                                             {nmfx::PluginKind::metric, "loss"},
+                                                             {nmfx::PluginKind::metric, "sparsity"},
+                                                             {nmfx::PluginKind::metric, "compression_ratio"}}) {
     CAPTURE(name);
     const auto* p = reg.find(kind, name);
     REQUIRE(p != nullptr);

@@ -33,7 +33,9 @@ void attach_runs(Group& group, std::size_t rank, const std::string& dir) {
   group.g.file_prefix = "hand_";
   for (std::size_t r = 0; r < std::max(group.H.size(), group.W.size()); ++r)
     group.g.runs.push_back({{"id", "run" + std::to_string(r)}, {"final", json::object()}});
-  group.g.factor = [&group](std::size_t r, const std::string& which) { return which == "W" ? group.W.at(r) : group.H.at(r); };
+  group.g.factor = [&group](std::size_t r, const std::string& which) {
+    return which == "W" ? group.W.at(r) : group.H.at(r);
+  };
 }
 
 test::Command python(const std::string& script) {
@@ -46,10 +48,10 @@ test::Command python(const std::string& script) {
 
 TEST_CASE("consensus: counts, dispersion, cophenetic correlation and clusters match a direct computation") {
   // Seven runs' labels of 10 samples, rank 3: mostly three groups, with disagreements.
-  const std::vector<std::vector<int>> labels = {
-      {0, 0, 0, 1, 1, 1, 2, 2, 2, 2}, {1, 1, 1, 0, 0, 2, 2, 2, 2, 2}, {0, 0, 1, 1, 1, 1, 2, 2, 0, 2},
-      {2, 2, 2, 0, 0, 0, 1, 1, 1, 0}, {0, 1, 0, 2, 2, 2, 1, 1, 1, 1}, {0, 0, 0, 1, 1, 2, 2, 2, 2, 1},
-      {1, 1, 2, 0, 0, 0, 2, 2, 2, 2}};
+  const std::vector<std::vector<int>> labels = {{0, 0, 0, 1, 1, 1, 2, 2, 2, 2}, {1, 1, 1, 0, 0, 2, 2, 2, 2, 2},
+                                                {0, 0, 1, 1, 1, 1, 2, 2, 0, 2}, {2, 2, 2, 0, 0, 0, 1, 1, 1, 0},
+                                                {0, 1, 0, 2, 2, 2, 1, 1, 1, 1}, {0, 0, 0, 1, 1, 2, 2, 2, 2, 1},
+                                                {1, 1, 2, 0, 0, 0, 2, 2, 2, 2}};
   const std::size_t N = 10, R = labels.size();
   const auto dir = test::temp_dir("rank_selection_consensus");
   Group group;
@@ -69,8 +71,10 @@ TEST_CASE("consensus: counts, dispersion, cophenetic correlation and clusters ma
   dispersion /= static_cast<double>(N * N);
   nmfx::write_npy((dir / "C.npy").string(), C);
 
-  auto analysis = test::registry().create<nmfx::Analysis>("consensus", nmfx::resolve_params(
-      test::registry().find(nmfx::PluginKind::analysis, "consensus")->descriptor->params, json::object()));
+  auto analysis = test::registry().create<nmfx::Analysis>(
+      "consensus",
+      nmfx::resolve_params(test::registry().find(nmfx::PluginKind::analysis, "consensus")->descriptor->params,
+                           json::object()));
   const json out = analysis->analyze(group.g);
   CHECK(out["values"]["dispersion"].get<double>() == doctest::Approx(dispersion).epsilon(1e-14));
   CHECK(out["count_bytes"] == 1);  // 7 runs: one byte per pair
@@ -87,7 +91,9 @@ TEST_CASE("consensus: counts, dispersion, cophenetic correlation and clusters ma
       "import numpy as np\n"
       "from scipy.cluster.hierarchy import linkage, cophenet, fcluster\n"
       "from scipy.spatial.distance import squareform\n"
-      "C = np.load('" + (dir / "C.npy").string() + "')\n"
+      "C = np.load('" +
+      (dir / "C.npy").string() +
+      "')\n"
       "d = squareform(1 - C, checks=False)\n"
       "Z = linkage(d, 'average')\n"
       "print(repr(cophenet(Z, d)[0]))\n"
@@ -146,7 +152,8 @@ TEST_CASE("stability: the columns of W are clustered one per run, silhouettes as
     Matrix W = Matrix::from_shape({M, k});
     for (std::size_t c = 0; c < k; ++c) {
       double norm = 0;
-      for (std::size_t i = 0; i < M; ++i) W(i, c) = base(i, perm[r][c]) * (1 + 0.3 * rng.uniform()), norm += W(i, c) * W(i, c);
+      for (std::size_t i = 0; i < M; ++i)
+        W(i, c) = base(i, perm[r][c]) * (1 + 0.3 * rng.uniform()), norm += W(i, c) * W(i, c);
       for (std::size_t i = 0; i < M; ++i) points(r * k + c, i) = W(i, c) / std::sqrt(norm);
       planted.push_back(static_cast<int>(perm[r][c]));
     }
@@ -156,16 +163,21 @@ TEST_CASE("stability: the columns of W are clustered one per run, silhouettes as
   attach_runs(group, k, dir.string());
   nmfx::write_npy((dir / "P.npy").string(), points);
   auto analysis = test::registry().create<nmfx::Analysis>(
-      "stability", nmfx::resolve_params(test::registry().find(nmfx::PluginKind::analysis, "stability")->descriptor->params,
-                                        json::object()));
+      "stability",
+      nmfx::resolve_params(test::registry().find(nmfx::PluginKind::analysis, "stability")->descriptor->params,
+                           json::object()));
   const json out = analysis->analyze(group.g);
   std::string labels;
   for (int p : planted) labels += std::to_string(p) + ",";
   const auto r = python(
       "import numpy as np\n"
       "from sklearn.metrics import silhouette_samples\n"
-      "P = np.load('" + (dir / "P.npy").string() + "')\n"
-      "l = np.array([" + labels + "])\n"
+      "P = np.load('" +
+      (dir / "P.npy").string() +
+      "')\n"
+      "l = np.array([" +
+      labels +
+      "])\n"
       "s = silhouette_samples(P, l, metric='cosine')\n"
       "print(repr(s.mean()), repr(min(s[l == c].mean() for c in range(3))))\n");
   REQUIRE_MESSAGE(r.status == 0, r.output);
@@ -185,7 +197,8 @@ TEST_CASE("holdout: disjoint folds of the requested fraction, the rest observed"
   const auto& d = *test::registry().find(nmfx::PluginKind::dataset, "npy")->descriptor;
   for (int fold = 0; fold < 3; ++fold) {
     auto ds = test::registry().create<nmfx::Dataset>(
-        "npy", nmfx::resolve_params(d.params, {{"path", (dir / "x.npy").string()}, {"holdout", 0.1}, {"holdout_fold", fold}}));
+        "npy",
+        nmfx::resolve_params(d.params, {{"path", (dir / "x.npy").string()}, {"holdout", 0.1}, {"holdout_fold", fold}}));
     nmfx::Data data = ds->load();
     REQUIRE(data.kind == nmfx::DataKind::observed);
     CHECK(data.sparse.nnz() + data.test.nnz() == 1200);
@@ -201,7 +214,8 @@ TEST_CASE("holdout: disjoint folds of the requested fraction, the rest observed"
     folds.push_back(held);
   }
   auto past = test::registry().create<nmfx::Dataset>(
-      "npy", nmfx::resolve_params(d.params, {{"path", (dir / "x.npy").string()}, {"holdout", 0.5}, {"holdout_fold", 2}}));
+      "npy",
+      nmfx::resolve_params(d.params, {{"path", (dir / "x.npy").string()}, {"holdout", 0.5}, {"holdout_fold", 2}}));
   CHECK_THROWS_WITH(past->load(), doctest::Contains("holdout_fold"));
 }
 
@@ -225,17 +239,20 @@ TEST_CASE("planted rank 8: cross-validation and the cophenetic correlation both 
               "name: consensus\n"
               "datasets: [{name: npy, params: {path: x.npy}}]\n"
               "solvers: [hals]\nlosses: [frobenius]\nrepeats: 20\n"
-              "stopping: {max_iter: 300}\nmetrics: [relative_error]\nsave_factors: true\n" + common);
+              "stopping: {max_iter: 300}\nmetrics: [relative_error]\nsave_factors: true\n" +
+                  common);
   test::write(dir / "cv.yaml",
               "name: cv\n"
               "datasets: [{name: npy, params: {path: x.npy, holdout: 0.1, holdout_fold: [0, 1, 2, 3]}}]\n"
               "solvers: [ccd]\nlosses: [frobenius]\nrepeats: 5\n"
-              "stopping: {max_iter: 300}\nmetrics: [test_rmse, train_rmse]\n" + common);
+              "stopping: {max_iter: 300}\nmetrics: [test_rmse, train_rmse]\n" +
+                  common);
   for (const char* name : {"consensus", "cv"}) {
     const auto run = test::nmfx_command(std::string("run ") + name + ".yaml -o " + name, dir);
     REQUIRE_MESSAGE(run.status == 0, run.output.substr(run.output.size() > 3000 ? run.output.size() - 3000 : 0));
   }
-  const auto a1 = test::nmfx_command("analyze consensus --analysis consensus --analysis stability --analysis elbow", dir);
+  const auto a1 =
+      test::nmfx_command("analyze consensus --analysis consensus --analysis stability --analysis elbow", dir);
   REQUIRE_MESSAGE(a1.status == 0, a1.output);
   const auto a2 = test::nmfx_command("analyze cv --analysis cross_validation", dir);
   REQUIRE_MESSAGE(a2.status == 0, a2.output);

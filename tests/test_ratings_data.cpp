@@ -40,10 +40,10 @@ std::map<Pair, double> by_ids(const nmfx::Data& d, const nmfx::SparseMatrix& S) 
 
 // The fixture's 20 ratings with the duplicate (196, 242) resolved to its last rating.
 std::map<Pair, double> expected(bool half_stars) {
-  const long long rows[][3] = {{196, 242, 3}, {186, 302, 3}, {22, 377, 1},   {244, 51, 2},  {166, 346, 1},
-                               {298, 474, 4}, {115, 265, 2}, {253, 465, 5},  {305, 451, 3}, {6, 86, 3},
-                               {62, 257, 2},  {286, 1014, 5}, {200, 222, 5}, {210, 40, 3},  {224, 29, 3},
-                               {303, 785, 3}, {122, 387, 5}, {194, 274, 2},  {291, 1042, 4}, {196, 242, 5}};
+  const long long rows[][3] = {{196, 242, 3}, {186, 302, 3},  {22, 377, 1},  {244, 51, 2},   {166, 346, 1},
+                               {298, 474, 4}, {115, 265, 2},  {253, 465, 5}, {305, 451, 3},  {6, 86, 3},
+                               {62, 257, 2},  {286, 1014, 5}, {200, 222, 5}, {210, 40, 3},   {224, 29, 3},
+                               {303, 785, 3}, {122, 387, 5},  {194, 274, 2}, {291, 1042, 4}, {196, 242, 5}};
   std::map<Pair, double> out;
   for (const auto& r : rows) {
     double v = static_cast<double>(r[2]);
@@ -66,10 +66,11 @@ std::string load_error(const std::string& file, json extra = json::object()) {
 }  // namespace
 
 TEST_CASE("ratings reads u.data ratings.dat ratings.csv plain csv and gzip with every rating once in train or test") {
-  const std::vector<std::tuple<std::string, std::string, bool>> files = {
-      {"u.data", "movielens_tab", false},      {"ratings.dat", "movielens_dat", false},
-      {"ratings.csv", "movielens_csv", true},  {"plain.csv", "csv", false},
-      {"u.data.gz", "movielens_tab", false}};
+  const std::vector<std::tuple<std::string, std::string, bool>> files = {{"u.data", "movielens_tab", false},
+                                                                         {"ratings.dat", "movielens_dat", false},
+                                                                         {"ratings.csv", "movielens_csv", true},
+                                                                         {"plain.csv", "csv", false},
+                                                                         {"u.data.gz", "movielens_tab", false}};
   for (const auto& [file, format, half] : files) {
     for (const std::string& given_format : {std::string("auto"), format}) {
       CAPTURE(file);
@@ -164,8 +165,8 @@ TEST_CASE("ratings reports malformed files in one line naming the file and the l
 }
 
 TEST_CASE("synthetic_ratings draws distinct skewed pairs on the rating scale from its seed") {
-  const json params = {{"users", 2000}, {"items", 500}, {"ratings", 60000}, {"rank", 5}, {"noise", 0.3},
-                       {"min_user_ratings", 5}, {"seed", 4}};
+  const json params = {{"users", 2000}, {"items", 500},          {"ratings", 60000}, {"rank", 5},
+                       {"noise", 0.3},  {"min_user_ratings", 5}, {"seed", 4}};
   const nmfx::Data d = load("synthetic_ratings", params);
   CHECK(d.kind == nmfx::DataKind::observed);
   CHECK(d.rows() == 2000);

@@ -118,8 +118,8 @@ TEST_CASE("test_rmse test_mae and train_rmse match their definitions and need a 
   loss->prepare(d, 3);
   const nmfx::Penalty penalty{};
   const json cell = json::object(), trace = json::object();
-  nmfx::MetricContext c{d, W, H, 0, 0.0, "frobenius", *loss, penalty, 3, cell, trace,
-                        [](const std::string&) { return 0.0; }};
+  nmfx::MetricContext c{d,     W,       H, 0,    0.0,   "frobenius",
+                        *loss, penalty, 3, cell, trace, [](const std::string&) { return 0.0; }};
   auto metric = [&](const std::string& name, bool clip = false) {
     auto m = test::registry().create<nmfx::Metric>(name, json{{"clip", clip}});
     return m->evaluate(c).at(name);
@@ -142,8 +142,8 @@ TEST_CASE("test_rmse test_mae and train_rmse match their definitions and need a 
   CHECK(metric("train_rmse") == doctest::Approx(ratings_test::rmse(d.sparse, W, H)).epsilon(1e-12));
 
   const auto no_test = ratings_test::planted(30, 20, 3, 0.1, 0.4, 0.0, 21);
-  nmfx::MetricContext c2{no_test.data, W, H, 0, 0.0, "frobenius", *loss, penalty, 3, cell, trace,
-                         [](const std::string&) { return 0.0; }};
+  nmfx::MetricContext c2{no_test.data, W,       H, 0,    0.0,   "frobenius",
+                         *loss,        penalty, 3, cell, trace, [](const std::string&) { return 0.0; }};
   auto m = test::registry().create<nmfx::Metric>("test_rmse", json{{"clip", false}});
   CHECK_THROWS_WITH(m->evaluate(c2), doctest::Contains("no test entries"));
 }

@@ -69,7 +69,8 @@ TEST_CASE("online solvers are reproducible from their seed and the default seed 
   }
 }
 
-TEST_CASE("nmfx run of pa in stream mode records ceil(passes train / k) checkpoints with passive and aggressive counts") {
+TEST_CASE(
+    "nmfx run of pa in stream mode records ceil(passes train / k) checkpoints with passive and aggressive counts") {
   const auto dir = test::temp_dir("ratings_stream");
   // 600 ratings, 120 held out: 480 training entries; 2 passes every 7 entries = ceil(960 / 7) = 138.
   test::write(dir / "stream.yaml",
@@ -116,8 +117,9 @@ TEST_CASE("nmfx run of pa in stream mode records ceil(passes train / k) checkpoi
 
 TEST_CASE("a spec asking pa for a penalty is refused and sgd and ccd accept it") {
   const auto dir = test::temp_dir("ratings_penalty");
-  const std::string data = "datasets: [{name: synthetic_ratings, params: {users: 30, items: 20, ratings: 200, "
-                           "rank: 2, min_user_ratings: 2}}]\nranks: [2]\n";
+  const std::string data =
+      "datasets: [{name: synthetic_ratings, params: {users: 30, items: 20, ratings: 200, "
+      "rank: 2, min_user_ratings: 2}}]\nranks: [2]\n";
   test::write(dir / "pa.yaml", data + "solvers: [pa]\nregularization: {alpha_W: 0.1}\n");
   auto r = test::nmfx_command("validate pa.yaml", dir);
   CHECK(r.status == 2);

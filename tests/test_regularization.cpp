@@ -90,7 +90,8 @@ TEST_CASE("pg_tol stops when the projected gradient falls below a fraction of it
       CHECK(pg[n - 1].get<double>() <= 1e-2 * pg[0].get<double>());
       CHECK(pg[n - 2].get<double>() > 1e-2 * pg[0].get<double>());  // and not one checkpoint later than needed
       // The kkt metric measures the same quantity (as a sum rather than a 2-norm of the two parts).
-      const double w = res["trace"]["kkt_projected_gradient_W"][n - 1], h = res["trace"]["kkt_projected_gradient_H"][n - 1];
+      const double w = res["trace"]["kkt_projected_gradient_W"][n - 1],
+                   h = res["trace"]["kkt_projected_gradient_H"][n - 1];
       CHECK(std::hypot(w, h) == doctest::Approx(pg[n - 1].get<double>()).epsilon(1e-12));
     }
 }

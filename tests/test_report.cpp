@@ -14,8 +14,11 @@ namespace {
 json result(const std::string& id, const std::string& solver, long long rank, long long seed,
             const std::vector<double>& iterations, const std::vector<double>& seconds, const std::vector<double>& error,
             const std::string& status = "ok") {
-  json trace = {{"iteration", iterations}, {"solver_seconds", seconds}, {"relative_error", error},
-                {"loss", error}, {"eval_seconds", seconds}};
+  json trace = {{"iteration", iterations},
+                {"solver_seconds", seconds},
+                {"relative_error", error},
+                {"loss", error},
+                {"eval_seconds", seconds}};
   json final_values = json::object();
   for (auto it = trace.begin(); it != trace.end(); ++it) final_values[it.key()] = it->back();
   return {{"schema_version", nmfx::kResultsSchemaVersion},
@@ -73,8 +76,8 @@ TEST_CASE("nmfx report aggregates final values and computes E(t) and time to tar
       result("e", "slow", 3, 2, {0}, {0}, {0.9}, "failed"),
   };
   for (const auto& r : runs) test::write(dir / (r["id"].get<std::string>() + ".json"), r.dump());
-  const auto out = test::nmfx_command("report '" + dir.string() + "' --targets 0.3 --csv '" + (dir / "t").string() + "'",
-                                      dir);
+  const auto out =
+      test::nmfx_command("report '" + dir.string() + "' --targets 0.3 --csv '" + (dir / "t").string() + "'", dir);
   INFO(out.output);
   REQUIRE(out.status == 0);
 
@@ -134,8 +137,9 @@ TEST_CASE("tools/plot.py draws non-empty PNG and SVG files headless from a resul
       r["final"]["sparsity_H"] = 0.05 * static_cast<double>(rank);
       test::write(dir / (r["id"].get<std::string>() + ".json"), r.dump());
     }
-  const test::Command r = test::shell("MPLCONFIGDIR='" + (dir / "mpl").string() + "' NMFX='" NMFX_EXE "' /usr/bin/python3 '" NMFX_SOURCE_DIR
-                                      "/tools/plot.py' all '" + dir.string() + "'");
+  const test::Command r = test::shell(
+      "MPLCONFIGDIR='" + (dir / "mpl").string() +
+      "' NMFX='" NMFX_EXE "' /usr/bin/python3 '" NMFX_SOURCE_DIR "/tools/plot.py' all '" + dir.string() + "'");
   INFO(r.output);
   REQUIRE(r.status == 0);
   for (const char* name : {"convergence_synthetic_r3", "rank_synthetic", "compression"})

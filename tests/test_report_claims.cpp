@@ -10,30 +10,33 @@ using nmfx::json;
 namespace {
 
 json run_result(const std::string& id, const std::string& solver, long long rank, long long seed,
-                const std::vector<double>& iterations, const std::vector<double>& seconds, const std::vector<double>& error) {
+                const std::vector<double>& iterations, const std::vector<double>& seconds,
+                const std::vector<double>& error) {
   json trace = {{"iteration", iterations}, {"solver_seconds", seconds}, {"relative_error", error}, {"loss", error}};
   json final_values = json::object();
   for (auto it = trace.begin(); it != trace.end(); ++it) final_values[it.key()] = it->back();
-  return {{"schema_version", nmfx::kResultsSchemaVersion},
-          {"id", id},
-          {"status", "ok"},
-          {"message", ""},
-          {"stop_reason", "max_iter"},
-          {"iterations", iterations.back()},
-          {"solver_seconds", seconds.back()},
-          {"eval_seconds", 0.0},
-          {"cell",
-           {{"dataset", {{"name", "synthetic"}, {"params", {{"m", 30}}}}},
-            {"solver", {{"name", solver}, {"params", json::object()}}},
-            {"loss", {{"name", "frobenius"}, {"params", json::object()}}},
-            {"rank", rank},
-            {"seed", seed},
-            {"init", {{"method", "random"}}},
-            {"init_scaling", "none"},
-            {"regularization", {{"alpha_W", 0.0}, {"alpha_H", 0.0}, {"l1_ratio", 0.0}}}}},
-          {"data", {{"rows", 30}, {"cols", 20}, {"nnz", 600}, {"norm", 10.0}, {"max", 1.0}, {"info", {{"title", "hand-made"}}}}},
-          {"trace", trace},
-          {"final", final_values}};
+  return {
+      {"schema_version", nmfx::kResultsSchemaVersion},
+      {"id", id},
+      {"status", "ok"},
+      {"message", ""},
+      {"stop_reason", "max_iter"},
+      {"iterations", iterations.back()},
+      {"solver_seconds", seconds.back()},
+      {"eval_seconds", 0.0},
+      {"cell",
+       {{"dataset", {{"name", "synthetic"}, {"params", {{"m", 30}}}}},
+        {"solver", {{"name", solver}, {"params", json::object()}}},
+        {"loss", {{"name", "frobenius"}, {"params", json::object()}}},
+        {"rank", rank},
+        {"seed", seed},
+        {"init", {{"method", "random"}}},
+        {"init_scaling", "none"},
+        {"regularization", {{"alpha_W", 0.0}, {"alpha_H", 0.0}, {"l1_ratio", 0.0}}}}},
+      {"data",
+       {{"rows", 30}, {"cols", 20}, {"nnz", 600}, {"norm", 10.0}, {"max", 1.0}, {"info", {{"title", "hand-made"}}}}},
+      {"trace", trace},
+      {"final", final_values}};
 }
 
 // At rank 3, e_min = 0.1 (fast, seed 1, at its end), so E = (e - 0.1) / 0.8:
@@ -92,9 +95,8 @@ TEST_CASE("nmfx report --claims: each claim kind, one that holds and one that do
   const auto dir = test::temp_dir("claims");
   for (const auto& r : hand_made_runs()) test::write(dir / (r["id"].get<std::string>() + ".json"), r.dump());
   test::write(dir / "study.claims.yaml", kClaims);
-  const auto out = test::nmfx_command("report '" + dir.string() + "' --claims '" + (dir / "study.claims.yaml").string() +
-                                          "' --check --json -",
-                                      dir);
+  const auto out = test::nmfx_command(
+      "report '" + dir.string() + "' --claims '" + (dir / "study.claims.yaml").string() + "' --check --json -", dir);
   INFO(out.output);
   REQUIRE(out.status == 0);  // every verdict is the expected one
   const json c = claims_by_id(json::parse(out.output));
@@ -105,15 +107,16 @@ TEST_CASE("nmfx report --claims: each claim kind, one that holds and one that do
     CHECK(c[id]["verdict"] == "holds");
     CHECK(c[id]["reason"] == "");
   }
-  for (const char* id : {"median_fails", "time_fails", "equals_fails", "never_fails", "monotone_fails", "elbow_fails",
-                         "within_fails"}) {
+  for (const char* id :
+       {"median_fails", "time_fails", "equals_fails", "never_fails", "monotone_fails", "elbow_fails", "within_fails"}) {
     CAPTURE(id);
     CHECK(c[id]["verdict"] == "does not hold");
     CHECK(c[id]["reason"] != "");  // a claim that does not hold says why
   }
   // The measured values, worked out in the comment above.
   CHECK(c["median_holds"]["measured"].get<std::string>().find("= 0.188 (at 1.5 s) over 2 points") != std::string::npos);
-  CHECK(c["median_fails"]["measured"].get<std::string>().find("= 7.5 (at 2 s)") != std::string::npos);  // 0.5625 / 0.075
+  CHECK(c["median_fails"]["measured"].get<std::string>().find("= 7.5 (at 2 s)") !=
+        std::string::npos);  // 0.5625 / 0.075
   CHECK(c["time_holds"]["measured"].get<std::string>().find("fast 1.25 s (2/2 reached), slow never (1/2 reached)") !=
         std::string::npos);
   CHECK(c["never_fails"]["measured"].get<std::string>().find(": 0.2 (1 runs)") != std::string::npos);
@@ -123,7 +126,8 @@ TEST_CASE("nmfx report --claims: each claim kind, one that holds and one that do
   // A claim whose verdict is not the one its file expects makes --check fail, and the Markdown
   // table says so.
   test::write(dir / "wrong.claims.yaml",
-              "claims:\n  - {id: x, source: s, paper: p, kind: elbow_at, where: {solver: ranked}, metric: relative_error, rank: 4}\n");
+              "claims:\n  - {id: x, source: s, paper: p, kind: elbow_at, where: {solver: ranked}, metric: "
+              "relative_error, rank: 4}\n");
   const auto wrong = test::nmfx_command("report '" + dir.string() + "' --claims wrong.claims.yaml --check", dir);
   CHECK(wrong.status == 1);
   CHECK(wrong.output.find("**(expected: holds)**") != std::string::npos);
@@ -146,7 +150,8 @@ TEST_CASE("nmfx report --json: the groups, the varying parameters and E(t) with 
   for (const auto& r : j["runs"]) runs[r["id"].get<std::string>()] = r;
   // E = (e - 0.1) / 0.8 for every run at rank 3, whatever its solver: one e_min per problem.
   const std::vector<double> slow0 = {1.0, 0.625, 0.375};
-  for (std::size_t i = 0; i < 3; ++i) CHECK(runs["s0"]["E"][i].get<double>() == doctest::Approx(slow0[i]).epsilon(1e-12));
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(runs["s0"]["E"][i].get<double>() == doctest::Approx(slow0[i]).epsilon(1e-12));
   CHECK(runs["f1"]["E"][2].get<double>() == doctest::Approx(0.0));
   CHECK(j["problems"][runs["s0"]["problem"].get<std::size_t>()]["e_min"].get<double>() == doctest::Approx(0.1));
   CHECK(runs["s0"]["title"] == "hand-made");

@@ -109,7 +109,10 @@ TEST_CASE("results: a RunResult goes to JSON and back unchanged, and to_json wri
 TEST_CASE("results: the summary writer appends one flat line per result") {
   const auto dir = test::temp_dir("summary_writer");
   nmfx::RunResult r;
-  r.cell = {{"rank", 2}, {"seed", 0}, {"init", {{"method", "random"}}}, {"init_scaling", "none"},
+  r.cell = {{"rank", 2},
+            {"seed", 0},
+            {"init", {{"method", "random"}}},
+            {"init_scaling", "none"},
             {"regularization", {{"alpha_W", 0.0}}}};
   for (const char* part : {"dataset", "solver", "loss"}) r.cell[part] = {{"name", part}, {"params", {{"p", 1}}}};
   {
@@ -135,10 +138,11 @@ TEST_CASE("results: a metric returning a reserved column, or one already written
   nmfx::Trace t;
   t.begin_row();
   t.put_reserved("loss", 1.0);
-  CHECK_THROWS_WITH_AS(t.put("metric 'm'", "iteration", 1.0), doctest::Contains("metric 'm' returns a column named 'iteration'"),
-                       nmfx::Error);
+  CHECK_THROWS_WITH_AS(t.put("metric 'm'", "iteration", 1.0),
+                       doctest::Contains("metric 'm' returns a column named 'iteration'"), nmfx::Error);
   t.put("metric 'a'", "x", 1.0);
-  CHECK_THROWS_WITH_AS(t.put("metric 'b'", "x", 2.0), doctest::Contains("metric 'b' returns a column named 'x'"), nmfx::Error);
+  CHECK_THROWS_WITH_AS(t.put("metric 'b'", "x", 2.0), doctest::Contains("metric 'b' returns a column named 'x'"),
+                       nmfx::Error);
 
   // Through the session, with the test plugin reserved_column.
   const nmfx::Data X = test::make_data(test::random_matrix(20, 15, 1, 0.1, 1.0));

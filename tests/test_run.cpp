@@ -34,7 +34,8 @@ std::vector<json> results_in(const test::fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("a run writes one complete result per cell and a failing cell fails alone and --resume reruns only what failed") {
+TEST_CASE(
+    "a run writes one complete result per cell and a failing cell fails alone and --resume reruns only what failed") {
   const auto dir = test::temp_dir("e2e");
   test::write(dir / "e2e.yaml", kSpec);
   auto r = test::nmfx_command("run e2e.yaml", dir);
@@ -51,8 +52,8 @@ TEST_CASE("a run writes one complete result per cell and a failing cell fails al
                             "solver_seconds", "eval_seconds", "trace", "final", "environment", "data"})
       CHECK_MESSAGE(res.contains(key), key);
     CHECK(res["schema_version"] == nmfx::kResultsSchemaVersion);
-    for (const char* key : {"dataset", "solver", "loss", "rank", "seed", "init", "stopping", "checkpoints",
-                            "metrics", "threads"})
+    for (const char* key :
+         {"dataset", "solver", "loss", "rank", "seed", "init", "stopping", "checkpoints", "metrics", "threads"})
       CHECK_MESSAGE(res["cell"].contains(key), key);
     CHECK(res["cell"]["solver"]["params"].is_object());
     for (const char* key : {"nmfx_version", "git_commit", "compiler", "blas", "blas_threads", "host", "plugins",
@@ -83,7 +84,8 @@ TEST_CASE("a run writes one complete result per cell and a failing cell fails al
       CHECK(res["final"]["relative_error"] == trace["relative_error"].back());
       // The loss column is 1/2 ||X - WH||^2, the relative error its square root over ||X||: the two
       // columns come from different plugins and must agree.
-      const double norm_x_sq = 2 * trace["loss"][0].get<double>() / std::pow(trace["relative_error"][0].get<double>(), 2);
+      const double norm_x_sq =
+          2 * trace["loss"][0].get<double>() / std::pow(trace["relative_error"][0].get<double>(), 2);
       for (std::size_t k = 0; k < rows; ++k)
         CHECK(std::sqrt(2 * trace["loss"][k].get<double>() / norm_x_sq) ==
               doctest::Approx(trace["relative_error"][k].get<double>()).epsilon(1e-6));

@@ -40,7 +40,8 @@ nmfx::Data densified(const nmfx::Data& S) {
   nmfx::Matrix D = nmfx::Matrix::from_shape({S.rows(), S.cols()});
   D.fill(0.0);
   for (std::size_t i = 0; i < S.rows(); ++i)
-    for (std::size_t k = S.sparse.indptr[i]; k < S.sparse.indptr[i + 1]; ++k) D(i, S.sparse.indices[k]) = S.sparse.values[k];
+    for (std::size_t k = S.sparse.indptr[i]; k < S.sparse.indptr[i + 1]; ++k)
+      D(i, S.sparse.indices[k]) = S.sparse.values[k];
   return test::make_data(D);
 }
 

@@ -38,22 +38,24 @@ struct Case {
   const char* what;
   const char* from;
   const char* to;
-  const char* key;       // expected in the message
-  const char* message;   // expected in the message
-  const char* marker;    // the error's line is the line holding this text
+  const char* key;      // expected in the message
+  const char* message;  // expected in the message
+  const char* marker;   // the error's line is the line holding this text
 };
 
 }  // namespace
 
 TEST_CASE("spec errors name the file and line and key and exit 2 writing nothing") {
   const Case cases[] = {
-      {"unknown key, nearest suggested", "solvers: [mu]", "solverz: [mu]", "solverz", "did you mean 'solvers'", "solverz"},
+      {"unknown key, nearest suggested", "solvers: [mu]", "solverz: [mu]", "solverz", "did you mean 'solvers'",
+       "solverz"},
       {"wrong type", "ranks: [3]", "ranks: [three]", "ranks", "expected an integer", "ranks"},
-      {"value out of range (framework)", "{max_iter: 5}", "{max_iter: -5}", "stopping.max_iter", "out of range", "max_iter"},
+      {"value out of range (framework)", "{max_iter: 5}", "{max_iter: -5}", "stopping.max_iter", "out of range",
+       "max_iter"},
       {"value out of range (plugin schema)", "solvers: [mu]", "solvers: [{name: mu, params: {eps: -1}}]",
        "solvers[0].params.eps", "out of range", "eps"},
-      {"wrong parameter type", "solvers: [mu]", "solvers: [{name: mu, params: {eps: tiny}}]",
-       "solvers[0].params.eps", "must be a number", "eps"},
+      {"wrong parameter type", "solvers: [mu]", "solvers: [{name: mu, params: {eps: tiny}}]", "solvers[0].params.eps",
+       "must be a number", "eps"},
       {"unknown parameter, nearest suggested", "solvers: [mu]", "solvers: [{name: mu, params: {epz: 1e-9}}]",
        "solvers[0].params.epz", "did you mean 'eps'", "epz"},
       {"unknown plugin, available listed", "solvers: [mu]", "solvers: [mux]", "solvers[0]",
@@ -61,8 +63,7 @@ TEST_CASE("spec errors name the file and line and key and exit 2 writing nothing
       {"solver given a loss it does not support", "solvers: [mu]\nlosses: [frobenius]",
        "solvers: [failing]\nlosses: [kl]", "losses[0]", "does not support loss 'kl'; it supports: frobenius", "kl"},
       {"a solver that accepts none of the data kinds a dataset produces", "solvers: [mu]", "solvers: [pa]",
-       "solvers[0]", "solver 'pa' accepts observed data, but dataset 'synthetic' (datasets[0]) produces dense",
-       "[pa]"},
+       "solvers[0]", "solver 'pa' accepts observed data, but dataset 'synthetic' (datasets[0]) produces dense", "[pa]"},
       {"a loss that accepts none of the data kinds a dataset produces",
        "  - name: synthetic\n    params: {m: 30, n: 20, rank: 3}\nsolvers: [mu]\nlosses: [frobenius]",
        "  - name: synthetic_ratings\nsolvers: [mu]\nlosses: [kl]", "losses[0]",

@@ -22,8 +22,8 @@ struct Ran {
 
 // A planted rank-4 40 x 30 X (exact product of uniform factors), solved at rank 4 from seed 3.
 const nmfx::Data& planted() {
-  static const nmfx::Data X =
-      test::make_data(test::naive_product(test::random_matrix(40, 4, 1, 0.1, 1.0), test::random_matrix(4, 30, 2, 0.1, 1.0)));
+  static const nmfx::Data X = test::make_data(
+      test::naive_product(test::random_matrix(40, 4, 1, 0.1, 1.0), test::random_matrix(4, 30, 2, 0.1, 1.0)));
   return X;
 }
 
@@ -34,9 +34,9 @@ Ran run(const json& stopping, const json& checkpoints, const std::string& solver
   setup.rank = 4;
   setup.metrics = std::move(metrics);
   Ran r;
-  r.session = std::make_unique<nmfx::CellSession>(test::registry(), planted(), setup,
-                                                  test::random_matrix(40, 4, 3, 0.1, 1.0),
-                                                  test::random_matrix(4, 30, 4, 0.1, 1.0));
+  r.session =
+      std::make_unique<nmfx::CellSession>(test::registry(), planted(), setup, test::random_matrix(40, 4, 3, 0.1, 1.0),
+                                          test::random_matrix(4, 30, 4, 0.1, 1.0));
   auto rules = nmfx::make_stopping_rules(stopping);
   r.stop_reason =
       r.session->run(rules, nmfx::checkpoint_iterations(checkpoints, stopping["max_iter"].get<std::size_t>()));
@@ -90,7 +90,8 @@ TEST_CASE("stopping: tol stops at the first checkpoint whose relative decrease i
   CHECK(r.stop_reason == "tol");
   const json& f = r.column("loss");
   REQUIRE(f.size() >= 3);
-  for (std::size_t k = 1; k + 1 < f.size(); ++k) CHECK(f[k - 1].get<double>() - f[k].get<double>() > tol * f[k - 1].get<double>());
+  for (std::size_t k = 1; k + 1 < f.size(); ++k)
+    CHECK(f[k - 1].get<double>() - f[k].get<double>() > tol * f[k - 1].get<double>());
   const double prev = f[f.size() - 2], last = f.back();
   CHECK(prev - last <= tol * prev);
 }
@@ -130,16 +131,17 @@ TEST_CASE("stopping: target stops at the first checkpoint where the metric reach
     CHECK(l.column("loss")[l.column("loss").size() - 2].get<double>() > 0.1);
   }
   SUBCASE("a column the trace does not have fails the run, naming it") {
-    CHECK_THROWS_WITH_AS(run(base({{"target", {{"rel_error", 0.1}}}}), {{"every", 3}}, "hals",
-                             {{"relative_error", json::object()}}),
-                         doctest::Contains("stopping.target: the trace has no column 'rel_error'"), nmfx::Error);
+    CHECK_THROWS_WITH_AS(
+        run(base({{"target", {{"rel_error", 0.1}}}}), {{"every", 3}}, "hals", {{"relative_error", json::object()}}),
+        doctest::Contains("stopping.target: the trace has no column 'rel_error'"), nmfx::Error);
   }
 }
 
 TEST_CASE("stopping: spec target is parsed into the cell, and checked") {
   const auto dir = test::temp_dir("spec_target");
   const std::string head = "name: t\ndatasets: [synthetic]\nsolvers: [mu]\nlosses: [frobenius]\nranks: [2]\n";
-  test::write(dir / "ok.yaml", head + "metrics: [relative_error]\nstopping: {max_iter: 50, target: {relative_error: 1e-3}}\n");
+  test::write(dir / "ok.yaml",
+              head + "metrics: [relative_error]\nstopping: {max_iter: 50, target: {relative_error: 1e-3}}\n");
   const nmfx::Spec spec = nmfx::parse_spec((dir / "ok.yaml").string());
   CHECK(spec.stopping["target"] == json{{"relative_error", 1e-3}});
   CHECK(spec.stopping["max_iter"] == 50);
@@ -152,6 +154,6 @@ TEST_CASE("stopping: spec target is parsed into the cell, and checked") {
   CHECK_THROWS_WITH_AS(nmfx::parse_spec((dir / "bad.yaml").string()),
                        doctest::Contains("stopping.target.relative_error: expected a finite number"), nmfx::SpecError);
   test::write(dir / "list.yaml", head + "stopping: {target: [1, 2]}\n");
-  CHECK_THROWS_WITH_AS(nmfx::parse_spec((dir / "list.yaml").string()), doctest::Contains("stopping.target: expected a mapping"),
-                       nmfx::SpecError);
+  CHECK_THROWS_WITH_AS(nmfx::parse_spec((dir / "list.yaml").string()),
+                       doctest::Contains("stopping.target: expected a mapping"), nmfx::SpecError);
 }

@@ -70,7 +70,8 @@ using Strings = std::vector<std::string>;
 TEST_CASE("text counts words of a folder of documents: vocabulary in alphabetical order - one column per document") {
   const nmfx::Data X = load_text({{"path", docs}});
   REQUIRE(X.kind == nmfx::DataKind::sparse);
-  CHECK(X.info["vocabulary"] == nmfx::json(Strings{"cat", "cats", "dog", "dogs", "life", "mat", "sat", "seven", "zebra"}));
+  CHECK(X.info["vocabulary"] ==
+        nmfx::json(Strings{"cat", "cats", "dog", "dogs", "life", "mat", "sat", "seven", "zebra"}));
   CHECK(X.info["documents"] == nmfx::json(Strings{"a.txt", "b.txt", "c.txt", "e.md", "sub/d.txt"}));
   REQUIRE(X.sparse.rows == 9);
   REQUIRE(X.sparse.cols == 5);
@@ -123,8 +124,8 @@ TEST_CASE("text tokenizer options: extensions - stop words - lowercase - token p
   CHECK(at(alnum, "x9y", "sub/d.txt") == 1);
   // min_length 1 keeps 's' (dog's), 'x' and 'y'; 'a' is a stop word.
   const nmfx::Data one = load_text({{"path", docs}, {"min_length", 1}});
-  CHECK(one.info["vocabulary"] == nmfx::json(Strings{"cat", "cats", "dog", "dogs", "life", "mat", "s", "sat", "seven",
-                                                     "x", "y", "zebra"}));
+  CHECK(one.info["vocabulary"] ==
+        nmfx::json(Strings{"cat", "cats", "dog", "dogs", "life", "mat", "s", "sat", "seven", "x", "y", "zebra"}));
 }
 
 TEST_CASE("text vocabulary filters: min_df - max_df - max_features - drop_most_frequent") {
@@ -183,8 +184,7 @@ TEST_CASE("text tf-idf is count times smooth idf - with optional l1 or l2 column
 
   // idf counts only the documents that are columns of X: dropping the three empty documents leaves
   // N = 2, where cat and mat are in both (idf = 1).
-  const nmfx::Data dropped =
-      load_text({{"path", docs}, {"min_df", 2}, {"tfidf", true}, {"empty_documents", "drop"}});
+  const nmfx::Data dropped = load_text({{"path", docs}, {"min_df", 2}, {"tfidf", true}, {"empty_documents", "drop"}});
   CHECK(at(dropped, "cat", "a.txt") == doctest::Approx(2.0).epsilon(1e-14));
 }
 

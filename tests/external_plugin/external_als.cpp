@@ -72,8 +72,8 @@ class ExternalAls final : public nmfx::Solver {
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Solver, ExternalAls>("external_als", "0.1.0",
-                                                     "alternating least squares with clipping (out-of-tree test plugin)");
+  auto d = nmfx::describe<nmfx::Solver, ExternalAls>(
+      "external_als", "0.1.0", "alternating least squares with clipping (out-of-tree test plugin)");
   d.params = {nmfx::param_real("delta", 1e-12, "ridge added to the Gram matrices' diagonal", 0.0)};
   d.losses = {"frobenius"};
   return d;

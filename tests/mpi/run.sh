@@ -39,16 +39,17 @@ assert len(lines) == 18 and {json.loads(l)["id"] for l in lines} == a.keys()
 print("mpirun -np 3: 18 results equal to the sequential run's")
 PY
 
-# (2) Cells slow enough (400 iterations on 400 x 300) that workers are running when one is killed.
+# (2) Cells slow enough (a few seconds each: 3000 iterations on 1000 x 800) that workers are running
+# when one is killed, even on an idle machine.
 cat > slow.yaml <<'SPEC'
 name: mpi_slow
-datasets: [{name: synthetic, params: {m: 400, n: 300, rank: 5}}]
+datasets: [{name: synthetic, params: {m: 1000, n: 800, rank: 5}}]
 solvers: [mu, hals]
 losses: [frobenius]
 ranks: [3, 4, 5]
 seeds: [0, 1]
-stopping: {max_iter: 400}
-checkpoints: {every: 50}
+stopping: {max_iter: 3000}
+checkpoints: {every: 500}
 metrics: [relative_error]
 threads: 1
 SPEC

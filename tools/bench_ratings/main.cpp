@@ -104,9 +104,10 @@ int main(int argc, char** argv) {
     nmfx::finalize(X, "synthetic_ratings");
     const double finalize = seconds(t0);
     const std::size_t M = X.rows(), N = X.cols(), L = static_cast<std::size_t>(rank), n = X.sparse.nnz();
-    std::printf("synthetic_ratings: %zu users x %zu items, %zu train + %zu test ratings, generated in %.2f s "
-                "(%.2f s cpu; + %.2f s framework finalize); oracle test RMSE %.4f\n",
-                M, N, n, X.test.nnz(), generate, generate_cpu, finalize, X.info["oracle_test_rmse"].get<double>());
+    std::printf(
+        "synthetic_ratings: %zu users x %zu items, %zu train + %zu test ratings, generated in %.2f s "
+        "(%.2f s cpu; + %.2f s framework finalize); oracle test RMSE %.4f\n",
+        M, N, n, X.test.nnz(), generate, generate_cpu, finalize, X.info["oracle_test_rmse"].get<double>());
     std::printf("ratings per user %s, per item %s\n", X.info["ratings_per_user"].dump().c_str(),
                 X.info["ratings_per_item"].dump().c_str());
 
@@ -142,8 +143,7 @@ int main(int argc, char** argv) {
     for (std::size_t u = 0; u < M; ++u)
       for (std::size_t k = X.sparse.indptr[u]; k < X.sparse.indptr[u + 1]; ++k)
         shuffled[k] = Pair{static_cast<std::uint32_t>(u), X.sparse.indices[k]};
-    for (std::size_t k = n; k > 1; --k)
-      std::swap(shuffled[k - 1], shuffled[static_cast<std::size_t>(rng.next() % k)]);
+    for (std::size_t k = n; k > 1; --k) std::swap(shuffled[k - 1], shuffled[static_cast<std::size_t>(rng.next() % k)]);
     const Timing random_sweep = time_median(repeats, [&] {
       double s = 0;
       const double* w = W0.data();
@@ -185,7 +185,8 @@ int main(int argc, char** argv) {
       setup.threads = cores;
       nmfx::CellSession session(registry, X, setup, W0, H0);
       const Timing t = time_median(repeats, [&] { session.step(); });
-      const std::string label = name + (name == "ccd" ? " (" + std::to_string(cores) + " thread" + (cores > 1 ? "s)" : ")") : "");
+      const std::string label =
+          name + (name == "ccd" ? " (" + std::to_string(cores) + " thread" + (cores > 1 ? "s)" : ")") : "");
       rows.push_back({label, t, test_rmse(X, session.W(), session.H())});
     }
 
@@ -195,11 +196,13 @@ int main(int argc, char** argv) {
       if (std::fgets(buf, sizeof buf, f)) load = std::string(buf).substr(0, std::string(buf).find(' '));
       std::fclose(f);
     }
-    std::printf("\nrank %zu, %zu training ratings; median of %d passes after a warm-up pass; load average %s "
-                "(wall times grow with other processes' load, CPU times much less)\n\n",
-                L, n, repeats, load.c_str());
+    std::printf(
+        "\nrank %zu, %zu training ratings; median of %d passes after a warm-up pass; load average %s "
+        "(wall times grow with other processes' load, CPU times much less)\n\n",
+        L, n, repeats, load.c_str());
     std::printf("| %-22s | %12s | %12s | %14s | %16s | %21s |\n", "solver", "s / pass", "cpu s / pass",
-                "ratio to sweep", "ratings / s", ("test RMSE after " + std::to_string(repeats + 1) + " passes").c_str());
+                "ratio to sweep", "ratings / s",
+                ("test RMSE after " + std::to_string(repeats + 1) + " passes").c_str());
     std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(24, '-').c_str(), std::string(14, '-').c_str(),
                 std::string(14, '-').c_str(), std::string(16, '-').c_str(), std::string(18, '-').c_str(),
                 std::string(23, '-').c_str());

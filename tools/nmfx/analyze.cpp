@@ -66,7 +66,8 @@ std::map<std::string, json> parse_params(const std::vector<std::string>& given) 
   for (const auto& kv : given) {
     const auto dot = kv.find('.'), eq = kv.find('=');
     if (dot == std::string::npos || eq == std::string::npos || dot > eq || dot == 0 || eq == dot + 1)
-      throw nmfx::Error("analyze: --param '" + kv + "': expected analysis.key=value, e.g. consensus.cophenetic_samples=2000");
+      throw nmfx::Error("analyze: --param '" + kv +
+                        "': expected analysis.key=value, e.g. consensus.cophenetic_samples=2000");
     const std::string text = kv.substr(eq + 1);
     json v;
     try {
@@ -82,7 +83,8 @@ std::map<std::string, json> parse_params(const std::vector<std::string>& given) 
 std::string describe_survey(const json& key) {
   std::ostringstream os;
   os << "dataset " << key["dataset"]["name"].get<std::string>();
-  if (key["dataset"]["params"].contains("path")) os << " (" << fs::path(key["dataset"]["params"]["path"].get<std::string>()).filename().string() << ")";
+  if (key["dataset"]["params"].contains("path"))
+    os << " (" << fs::path(key["dataset"]["params"]["path"].get<std::string>()).filename().string() << ")";
   os << ", solver " << key["solver"]["name"].get<std::string>() << ", loss " << key["loss"]["name"].get<std::string>();
   return os.str();
 }
@@ -128,15 +130,19 @@ int run(const Options& options, std::ostream& out) {
     }
     json doc = {{"results", fs::absolute(dir).lexically_normal().string()}, {"surveys", json::array()}};
     for (std::size_t s = 0; s < surveys.size(); ++s) {
-      json survey = {{"key", keys[s]}, {"label", describe_survey(keys[s])}, {"ranks", json::array()},
-                     {"runs_per_rank", json::object()}, {"analyses", json::object()}};
+      json survey = {{"key", keys[s]},
+                     {"label", describe_survey(keys[s])},
+                     {"ranks", json::array()},
+                     {"runs_per_rank", json::object()},
+                     {"analyses", json::object()}};
       for (const auto& [rank, runs] : surveys[s]) {
         survey["ranks"].push_back(rank);
         survey["runs_per_rank"][std::to_string(rank)] = runs.size();
       }
       for (const auto& name : names) {
         auto analysis = registry.create<nmfx::Analysis>(name, resolved[name]);
-        json entry = {{"params", resolved[name]}, {"version", registry.require(nmfx::PluginKind::analysis, name)->descriptor->version}};
+        json entry = {{"params", resolved[name]},
+                      {"version", registry.require(nmfx::PluginKind::analysis, name)->descriptor->version}};
         std::vector<nmfx::RankResult> per_rank;
         try {
           for (const auto& [rank, runs] : surveys[s]) {

@@ -63,8 +63,8 @@ double square_gemm_rate(std::size_t n) {
 
 // One outer iteration of `solver` with `loss` from (W_start, H_start): one warm-up step (first touch
 // of every workspace), then the median of `repeat` steps.
-json time_solver(const nmfx::Registry& registry, const nmfx::Data& X, const std::string& name, const std::string& loss_name,
-                 const Matrix& W_start, const Matrix& H_start, int threads, int repeat) {
+json time_solver(const nmfx::Registry& registry, const nmfx::Data& X, const std::string& name,
+                 const std::string& loss_name, const Matrix& W_start, const Matrix& H_start, int threads, int repeat) {
   const auto* plugin = registry.find(nmfx::PluginKind::solver, name);
   if (!plugin) return {{"error", "not found"}};
   try {
@@ -193,13 +193,20 @@ json measure_sparse(const std::string& size, const Options& o, const nmfx::Regis
   const std::size_t stream_bytes = 2 * X.nnz * (sizeof(double) + sizeof(std::uint32_t)) +
                                    (M + N + 2) * sizeof(std::size_t) + 2 * (M + N) * L * sizeof(double);
   const double stream_read = stream_read_seconds(stream_bytes, o.repeat);
-  json problem = {{"M", M}, {"N", N}, {"L", L}, {"nnz", X.nnz}, {"density", density},
-                  {"two_products_seconds", two_products}, {"two_sampled_products_seconds", two_sampled},
-                  {"stream_bytes", stream_bytes}, {"stream_read_seconds", stream_read},
+  json problem = {{"M", M},
+                  {"N", N},
+                  {"L", L},
+                  {"nnz", X.nnz},
+                  {"density", density},
+                  {"two_products_seconds", two_products},
+                  {"two_sampled_products_seconds", two_sampled},
+                  {"stream_bytes", stream_bytes},
+                  {"stream_read_seconds", stream_read},
                   {"runs", json::array()}};
   for (const auto& run : o.sparse_runs) {
     const auto slash = run.find('/');
-    const std::string solver = run.substr(0, slash), loss = slash == std::string::npos ? "frobenius" : run.substr(slash + 1);
+    const std::string solver = run.substr(0, slash),
+                      loss = slash == std::string::npos ? "frobenius" : run.substr(slash + 1);
     json r = time_solver(registry, X, solver, loss, W_start, H_start, threads, o.repeat);
     // Frobenius needs X H^T and W^T X; KL needs them on X ./ (WH), so also WH at the nonzeros, twice.
     const double baseline = loss == "kl" ? two_products + two_sampled : two_products;
@@ -246,14 +253,20 @@ json measure(const Options& o, const nmfx::Registry& registry) {
       if (r > 0) t.push_back(seconds(t0));
     }
     const double gemms = median(t);
-    json problem = {{"M", M}, {"N", N}, {"L", L}, {"two_gemms_seconds", gemms},
-                    {"two_gemms_gflops", 4.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(L) / gemms / 1e9}, {"solvers", json::object()}};
+    json problem = {{"M", M},
+                    {"N", N},
+                    {"L", L},
+                    {"two_gemms_seconds", gemms},
+                    {"two_gemms_gflops",
+                     4.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(L) / gemms / 1e9},
+                    {"solvers", json::object()}};
     // KL (a "solver/kl" entry) also needs WH, once per half-step: two more GEMMs of the same size,
     // timed here into an M x N matrix.
     double wh_twice = -1;
     for (const auto& entry : o.solvers) {
       const auto slash = entry.find('/');
-      const std::string name = entry.substr(0, slash), loss = slash == std::string::npos ? "frobenius" : entry.substr(slash + 1);
+      const std::string name = entry.substr(0, slash),
+                        loss = slash == std::string::npos ? "frobenius" : entry.substr(slash + 1);
       json r = time_solver(registry, X, name, loss, W_start, H_start, threads, o.repeat);
       if (loss == "frobenius") {
         if (r.contains("iteration_seconds")) r["ratio_to_two_gemms"] = r["iteration_seconds"].get<double>() / gemms;
@@ -298,8 +311,9 @@ std::string stats_text(const json& run) {
 }
 
 void print(const json& figures, const std::string& title) {
-  std::cout << title << "\n  BLAS: " << figures["blas"].get<std::string>() << "\n  square DGEMM (n = 2000, 1 core): "
-            << std::fixed << std::setprecision(1) << figures["square_dgemm_gflops_per_core"].get<double>()
+  std::cout << title << "\n  BLAS: " << figures["blas"].get<std::string>()
+            << "\n  square DGEMM (n = 2000, 1 core): " << std::fixed << std::setprecision(1)
+            << figures["square_dgemm_gflops_per_core"].get<double>()
             << " GFLOP/s;  threads for the problems below: " << figures["threads"] << "\n\n";
   std::cout << "| problem | solver | one iteration (ms) | XH^T + W^TX (ms) | ratio | inner statistics |\n"
             << "|---|---|---|---|---|---|\n";
@@ -330,8 +344,8 @@ void print(const json& figures, const std::string& title) {
       std::ostringstream name;
       name << p["M"] << " x " << p["N"] << ", L = " << p["L"];
       for (const auto& r : p["loss_runs"]) {
-        std::cout << "| " << name.str() << " | " << r["solver"].get<std::string>() << " | " << r["loss"].get<std::string>()
-                  << " | ";
+        std::cout << "| " << name.str() << " | " << r["solver"].get<std::string>() << " | "
+                  << r["loss"].get<std::string>() << " | ";
         if (r.contains("error")) {
           std::cout << "- | - | - | " << r["error"].get<std::string>() << " |\n";
           continue;
@@ -350,20 +364,21 @@ void print(const json& figures, const std::string& title) {
   for (const auto& p : figures["sparse_problems"]) {
     const double products = p["two_products_seconds"].get<double>(), stream = p["stream_read_seconds"].get<double>();
     const double flops = 4.0 * p["nnz"].get<double>() * p["L"].get<double>();
-    std::cout << "- " << p["M"] << " x " << p["N"] << ", L = " << p["L"] << ", nnz = " << p["nnz"]
-              << ": XH^T + W^TX " << std::setprecision(2) << 1e3 * products << " ms (" << std::setprecision(1)
-              << flops / products / 1e9 << " GFLOP/s); stream read of " << p["stream_bytes"].get<double>() / 1e6
-              << " MB " << std::setprecision(2) << 1e3 * stream << " ms (" << std::setprecision(1)
-              << p["stream_bytes"].get<double>() / stream / 1e9 << " GB/s); products / stream "
-              << std::setprecision(2) << products / stream << "\n";
+    std::cout << "- " << p["M"] << " x " << p["N"] << ", L = " << p["L"] << ", nnz = " << p["nnz"] << ": XH^T + W^TX "
+              << std::setprecision(2) << 1e3 * products << " ms (" << std::setprecision(1) << flops / products / 1e9
+              << " GFLOP/s); stream read of " << p["stream_bytes"].get<double>() / 1e6 << " MB " << std::setprecision(2)
+              << 1e3 * stream << " ms (" << std::setprecision(1) << p["stream_bytes"].get<double>() / stream / 1e9
+              << " GB/s); products / stream " << std::setprecision(2) << products / stream << "\n";
   }
-  std::cout << "\n| problem | solver | loss | one iteration (ms) | baseline (ms) | ratio | ratio to stream | inner statistics |\n"
+  std::cout << "\n| problem | solver | loss | one iteration (ms) | baseline (ms) | ratio | ratio to stream | inner "
+               "statistics |\n"
             << "|---|---|---|---|---|---|---|---|\n";
   for (const auto& p : figures["sparse_problems"]) {
     std::ostringstream name;
     name << p["M"] << " x " << p["N"] << ", L = " << p["L"] << ", nnz = " << p["nnz"];
     for (const auto& r : p["runs"]) {
-      std::cout << "| " << name.str() << " | " << r["solver"].get<std::string>() << " | " << r["loss"].get<std::string>() << " | ";
+      std::cout << "| " << name.str() << " | " << r["solver"].get<std::string>() << " | "
+                << r["loss"].get<std::string>() << " | ";
       if (r.contains("error")) {
         std::cout << "- | - | - | - | " << r["error"].get<std::string>() << " |\n";
         continue;

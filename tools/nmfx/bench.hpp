@@ -9,11 +9,11 @@ struct Options {
   std::vector<std::string> sizes;    ///< "MxN:L" problems
   std::vector<std::string> sparse_sizes;  ///< "MxN:L:density" sparse problems
   std::vector<std::string> sparse_runs;   ///< "solver/loss" pairs timed on the sparse problems
-  int threads = 0;                   ///< 0: all cores
-  int repeat = 5;                    ///< timed iterations per solver (after one warm-up), median reported
-  bool compare_kernels = true;       ///< also run with OpenBLAS's own kernel choice, in a child process
-  std::string json_out;              ///< write the figures as JSON here
-  bool child = false;                ///< internal: print only the JSON figures
+  int threads = 0;                        ///< 0: all cores
+  int repeat = 5;                         ///< timed iterations per solver (after one warm-up), median reported
+  bool compare_kernels = true;            ///< also run with OpenBLAS's own kernel choice, in a child process
+  std::string json_out;                   ///< write the figures as JSON here
+  bool child = false;                     ///< internal: print only the JSON figures
 };
 
 int run(const Options& options);

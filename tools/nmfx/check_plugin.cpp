@@ -63,10 +63,14 @@ Line warn(std::string p, std::string r) { return {Status::warn, std::move(p), st
 
 const char* tag(Status s) {
   switch (s) {
-    case Status::pass: return "PASS";
-    case Status::fail: return "FAIL";
-    case Status::skip: return "SKIP";
-    case Status::warn: return "WARN";
+    case Status::pass:
+      return "PASS";
+    case Status::fail:
+      return "FAIL";
+    case Status::skip:
+      return "SKIP";
+    case Status::warn:
+      return "WARN";
   }
   return "?";
 }
@@ -163,7 +167,8 @@ Lines isolated(const std::function<Lines()>& fn, const std::string& property, co
   }
   if (timed_out) return {fail(property, "did not finish within " + num(options.timeout_s) + " s (killed)")};
   if (WIFSIGNALED(status))
-    return {fail(property, "crashed: signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")")};
+    return {fail(property,
+                 "crashed: signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")")};
   try {
     return from_json(json::parse(text));
   } catch (...) {
@@ -295,7 +300,7 @@ double min_entry(const Matrix& A) {
 
 struct Target {
   const nmfx::LoadedPlugin* plugin = nullptr;
-  json params;  ///< resolved
+  json params;                       ///< resolved
   std::vector<std::string> missing;  ///< required parameters not given
 };
 
@@ -342,14 +347,15 @@ Lines check_descriptor(const Target& t) {
         problems.push_back("unknown data kind '" + k + "' (dense, sparse, observed)");
   }
   if (d.kind == PluginKind::solver && d.losses.empty()) problems.push_back("a solver that declares no loss");
-  if (d.kind != PluginKind::solver && d.penalties) problems.push_back("penalties = true on a " + std::string(to_string(d.kind)));
+  if (d.kind != PluginKind::solver && d.penalties)
+    problems.push_back("penalties = true on a " + std::string(to_string(d.kind)));
   if (!problems.empty()) {
     std::string all;
     for (const auto& p : problems) all += (all.empty() ? "" : "; ") + p;
     return {fail("descriptor", all)};
   }
-  std::string what = "ABI " + std::to_string(d.abi_version) + ", " + std::string(to_string(d.kind)) + " '" + d.name +
-                     "' " + d.version;
+  std::string what =
+      "ABI " + std::to_string(d.abi_version) + ", " + std::string(to_string(d.kind)) + " '" + d.name + "' " + d.version;
   if (d.kind == PluginKind::solver) {
     std::string losses;
     for (const auto& l : d.losses) losses += (losses.empty() ? "" : ",") + l;
@@ -373,7 +379,8 @@ Lines check_schema(const Target& t) {
     if (!names.insert(s.name).second) problems.push_back("'" + s.name + "' declared twice");
     if (s.doc.empty()) problems.push_back("'" + s.name + "' has no doc line");
     if (s.min && s.max && *s.min > *s.max) problems.push_back("'" + s.name + "' has min > max");
-    if (s.type == nmfx::ParamType::choice && s.choices.empty()) problems.push_back("'" + s.name + "' is a choice with no choices");
+    if (s.type == nmfx::ParamType::choice && s.choices.empty())
+      problems.push_back("'" + s.name + "' is a choice with no choices");
     if (s.default_value.is_null()) continue;  // required
     try {
       nmfx::resolve_params({s}, json{{s.name, s.default_value}});
@@ -417,7 +424,11 @@ std::vector<nmfx::RunGroup> analysis_survey(std::vector<std::vector<std::pair<Ma
       const double e = 1.0 / static_cast<double>(rank) + 0.01 * static_cast<double>(r);
       g.runs.push_back({{"id", "run" + std::to_string(rank) + "_" + std::to_string(r)},
                         {"cell", {{"rank", rank}, {"seed", r}}},
-                        {"final", {{"loss", e}, {"relative_error", e}, {"train_rmse", e}, {"test_rmse", e + 0.1 * static_cast<double>(rank)}}}});
+                        {"final",
+                         {{"loss", e},
+                          {"relative_error", e},
+                          {"train_rmse", e},
+                          {"test_rmse", e + 0.1 * static_cast<double>(rank)}}}});
     }
     const std::size_t index = factors.size() - 1;
     g.factor = [&factors, index](std::size_t run, const std::string& which) {
@@ -590,7 +601,8 @@ Lines solver_zero_line(const Context& c, const Target& t, const Combo& k, bool r
     return {fail(p, std::string("threw an exception that is not nmfx::Error: ") + e.what())};
   }
   const double f = r->objective();
-  if (!std::isfinite(f)) return {fail(p, "the loss is " + num(f) + " after " + std::to_string(iterations) + " iterations")};
+  if (!std::isfinite(f))
+    return {fail(p, "the loss is " + num(f) + " after " + std::to_string(iterations) + " iterations")};
   return {pass(p, std::to_string(iterations) + " iterations, W and H finite and >= 0, loss " + sci(f))};
 }
 
@@ -662,16 +674,19 @@ Grid run_one_cell(const Context& c, const Target& t, const std::string& loss, co
   std::vector<std::string> metrics = c.registry.names(PluginKind::metric);
   metrics.insert(metrics.begin(), "relative_error");
   for (const auto& m : metrics)
-    if (const auto* mp = c.registry.find(PluginKind::metric, m); mp && contains(kind_names(mp->descriptor->data_kinds), data.kind)) {
+    if (const auto* mp = c.registry.find(PluginKind::metric, m);
+        mp && contains(kind_names(mp->descriptor->data_kinds), data.kind)) {
       metric = m;
       break;
     }
-  if (metric.empty()) throw nmfx::Error(std::string("no metric plugin accepts ") + data.kind + " data; a grid needs one");
+  if (metric.empty())
+    throw nmfx::Error(std::string("no metric plugin accepts ") + data.kind + " data; a grid needs one");
   std::ofstream(dir / "spec.yaml") << "# written by nmfx check-plugin\n"
                                    << "name: check\n"
-                                   << "datasets: [{name: " << json(data.name).dump() << ", params: " << data.params.dump() << "}]\n"
-                                   << "solvers: [{name: " << json(desc(t).name).dump() << ", params: " << t.params.dump()
-                                   << "}]\n"
+                                   << "datasets: [{name: " << json(data.name).dump()
+                                   << ", params: " << data.params.dump() << "}]\n"
+                                   << "solvers: [{name: " << json(desc(t).name).dump()
+                                   << ", params: " << t.params.dump() << "}]\n"
                                    << "losses: [" << json(loss).dump() << "]\n"
                                    << "metrics: [" << json(metric).dump() << "]\n"
                                    << "ranks: [" << rank << "]\n"
@@ -762,20 +777,20 @@ Lines check_dataset(const Context& c, const Target& t) {
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   out.push_back(pass("loads", std::string(to_string(X.kind)) + " X in " + num(seconds) + " s"));
   if (!contains(kind_names(desc(t).data_kinds), to_string(X.kind)))
-    out.push_back(fail("declared kind", std::string("load() returned ") + to_string(X.kind) +
-                                            " data; the descriptor declares " +
-                                            [&] {
-                                              std::string all;
-                                              for (const auto& k : kind_names(desc(t).data_kinds))
-                                                all += (all.empty() ? "" : ", ") + k;
-                                              return all;
-                                            }()));
+    out.push_back(fail(
+        "declared kind", std::string("load() returned ") + to_string(X.kind) + " data; the descriptor declares " + [&] {
+          std::string all;
+          for (const auto& k : kind_names(desc(t).data_kinds)) all += (all.empty() ? "" : ", ") + k;
+          return all;
+        }()));
 
   // Shape.
   std::string bad;
   const bool sparse = X.is_sparse_storage();
   auto check_csr = [&](const nmfx::SparseMatrix& S, const char* what) -> std::string {
-    if (S.indptr.size() != S.rows + 1) return std::string(what) + ": indptr has " + std::to_string(S.indptr.size()) + " entries for " + std::to_string(S.rows) + " rows";
+    if (S.indptr.size() != S.rows + 1)
+      return std::string(what) + ": indptr has " + std::to_string(S.indptr.size()) + " entries for " +
+             std::to_string(S.rows) + " rows";
     if (S.indptr.front() != 0 || S.indptr.back() != S.values.size() || S.indices.size() != S.values.size())
       return std::string(what) + ": indptr, indices and values disagree";
     for (std::size_t i = 0; i < S.rows; ++i) {
@@ -786,7 +801,8 @@ Lines check_dataset(const Context& c, const Target& t) {
     }
     return "";
   };
-  if (X.rows() == 0 || X.cols() == 0) bad = "X is empty (" + std::to_string(X.rows()) + "x" + std::to_string(X.cols()) + ")";
+  if (X.rows() == 0 || X.cols() == 0)
+    bad = "X is empty (" + std::to_string(X.rows()) + "x" + std::to_string(X.cols()) + ")";
   if (bad.empty() && sparse) bad = check_csr(X.sparse, X.kind == DataKind::observed ? "training entries" : "CSR");
   if (bad.empty() && X.kind == DataKind::observed && X.test.rows + X.test.cols > 0) {
     if (X.test.rows != X.sparse.rows || X.test.cols != X.sparse.cols) bad = "test entries have another shape than X";
@@ -796,8 +812,9 @@ Lines check_dataset(const Context& c, const Target& t) {
   if (!bad.empty()) {
     out.push_back(fail("shape consistent", bad));
   } else {
-    out.push_back(pass("shape consistent", std::to_string(X.rows()) + "x" + std::to_string(X.cols()) +
-                                               (sparse ? ", " + std::to_string(X.sparse.nnz()) + " stored entries" : "")));
+    out.push_back(
+        pass("shape consistent", std::to_string(X.rows()) + "x" + std::to_string(X.cols()) +
+                                     (sparse ? ", " + std::to_string(X.sparse.nnz()) + " stored entries" : "")));
   }
   // Finite, nonnegative.
   std::size_t nonfinite = 0, negative = 0;
@@ -813,8 +830,10 @@ Lines check_dataset(const Context& c, const Target& t) {
   } else {
     scan(X.dense.data(), X.dense.size());
   }
-  out.push_back(nonfinite ? fail("finite", std::to_string(nonfinite) + " NaN/Inf entries") : pass("finite", "every entry"));
-  out.push_back(negative ? fail("nonnegative", std::to_string(negative) + " negative entries") : pass("nonnegative", "every entry"));
+  out.push_back(nonfinite ? fail("finite", std::to_string(nonfinite) + " NaN/Inf entries")
+                          : pass("finite", "every entry"));
+  out.push_back(negative ? fail("nonnegative", std::to_string(negative) + " negative entries")
+                         : pass("nonnegative", "every entry"));
   // The framework's own checks.
   try {
     Data copy = X;
@@ -828,12 +847,18 @@ Lines check_dataset(const Context& c, const Target& t) {
   try {
     const Data Y = load();
     std::string diff;
-    if (Y.kind != X.kind) diff = "kind differs";
-    else if (Y.rows() != X.rows() || Y.cols() != X.cols()) diff = "shape differs";
-    else if (!sparse && !(Y.dense == X.dense)) diff = "dense values differ";
-    else if (sparse && !same_csr(X.sparse, Y.sparse)) diff = "stored entries differ";
-    else if (sparse && !same_csr(X.test, Y.test)) diff = "test entries differ";
-    else if (Y.info != X.info) diff = "info differs";
+    if (Y.kind != X.kind)
+      diff = "kind differs";
+    else if (Y.rows() != X.rows() || Y.cols() != X.cols())
+      diff = "shape differs";
+    else if (!sparse && !(Y.dense == X.dense))
+      diff = "dense values differ";
+    else if (sparse && !same_csr(X.sparse, Y.sparse))
+      diff = "stored entries differ";
+    else if (sparse && !same_csr(X.test, Y.test))
+      diff = "test entries differ";
+    else if (Y.info != X.info)
+      diff = "info differs";
     out.push_back(diff.empty() ? pass("deterministic", "a second fresh instance loads the same X (and info)")
                                : fail("deterministic", "a second fresh instance with the same parameters: " + diff));
   } catch (const std::exception& e) {
@@ -924,8 +949,10 @@ Lines check_loss(const Context& c, const Target& t, DataKind kind) {
   for (bool of_W : {true, false}) {
     const std::string prop = std::string("gradient matches value, ") + (of_W ? "W" : "H") + sfx;
     const auto [ok, rel, where] = fd_check(of_W);
-    out.push_back(ok ? pass(prop, "central differences along a random direction and 6 entries, largest relative error " + sci(rel))
-                     : fail(prop, "pos - neg disagrees with central differences of value(): " + where));
+    out.push_back(
+        ok ? pass(prop,
+                  "central differences along a random direction and 6 entries, largest relative error " + sci(rel))
+           : fail(prop, "pos - neg disagrees with central differences of value(): " + where));
   }
 
   // Zero (or minimal) at an exact factorization.
@@ -949,9 +976,13 @@ Lines check_loss(const Context& c, const Target& t, DataKind kind) {
         size += std::pow(gp.data()[k], 2) + std::pow(gn.data()[k], 2);
       }
       const double rel = std::sqrt(diff / std::max(size, 1e-300));
-      out.push_back(rel <= 1e-8 ? pass(prop, "value " + sci(f0) + " at X = W0 H0 (" + sci(fr) + " at random factors), gradient " +
-                                                 sci(rel) + " relative")
-                                : fail(prop, "value " + sci(f0) + " at X = W0 H0, but the gradient there is not zero: ||pos - neg|| / ||(pos, neg)|| = " + sci(rel)));
+      out.push_back(
+          rel <= 1e-8
+              ? pass(prop, "value " + sci(f0) + " at X = W0 H0 (" + sci(fr) + " at random factors), gradient " +
+                               sci(rel) + " relative")
+              : fail(prop, "value " + sci(f0) +
+                               " at X = W0 H0, but the gradient there is not zero: ||pos - neg|| / ||(pos, neg)|| = " +
+                               sci(rel)));
     } else {
       // Not zero: it must at least be a local minimum (a loss with a built-in regularizer).
       double lowest = HUGE_VAL;
@@ -961,8 +992,10 @@ Lines check_loss(const Context& c, const Target& t, DataKind kind) {
         for (double& v : Hp) v *= 1 + 0.01 * (2 * erng.uniform() - 1);
         lowest = std::min(lowest, l2->value(E, Wp, Hp));
       }
-      out.push_back(lowest >= f0 * (1 - 1e-9) ? pass(prop, "value " + sci(f0) + " at X = W0 H0 is not zero, but no nearby point is lower")
-                                              : fail(prop, "value " + sci(f0) + " at X = W0 H0, and a point 1% away is lower (" + sci(lowest) + ")"));
+      out.push_back(
+          lowest >= f0 * (1 - 1e-9)
+              ? pass(prop, "value " + sci(f0) + " at X = W0 H0 is not zero, but no nearby point is lower")
+              : fail(prop, "value " + sci(f0) + " at X = W0 H0, and a point 1% away is lower (" + sci(lowest) + ")"));
     }
   }
   return out;
@@ -979,7 +1012,8 @@ Lines check_metric(const Context& c, const Target& t, DataKind kind) {
   std::vector<std::string> losses = c.registry.names(PluginKind::loss);
   losses.insert(losses.begin(), "frobenius");
   for (const auto& n : losses)
-    if (const auto* lp = c.registry.find(PluginKind::loss, n); lp && contains(kind_names(lp->descriptor->data_kinds), to_string(kind))) {
+    if (const auto* lp = c.registry.find(PluginKind::loss, n);
+        lp && contains(kind_names(lp->descriptor->data_kinds), to_string(kind))) {
       loss_name = n;
       break;
     }
@@ -1059,10 +1093,18 @@ void print(std::ostream& out, const Lines& lines, Tally& tally) {
   for (const auto& l : lines) {
     out << "  " << tag(l.status) << "  " << l.property << ": " << l.reason << std::endl;
     switch (l.status) {
-      case Status::pass: ++tally.passed; break;
-      case Status::fail: ++tally.failed; break;
-      case Status::skip: ++tally.skipped; break;
-      case Status::warn: ++tally.warned; break;
+      case Status::pass:
+        ++tally.passed;
+        break;
+      case Status::fail:
+        ++tally.failed;
+        break;
+      case Status::skip:
+        ++tally.skipped;
+        break;
+      case Status::warn:
+        ++tally.warned;
+        break;
     }
   }
 }
@@ -1093,15 +1135,20 @@ json parse_params(const nmfx::PluginDescriptor& d, const std::vector<std::string
           if (used != text.size()) v = std::stod(text);
           break;
         }
-        case nmfx::ParamType::real: v = std::stod(text); break;
+        case nmfx::ParamType::real:
+          v = std::stod(text);
+          break;
         case nmfx::ParamType::boolean:
-          if (text == "true" || text == "1") v = true;
-          else if (text == "false" || text == "0") v = false;
+          if (text == "true" || text == "1")
+            v = true;
+          else if (text == "false" || text == "0")
+            v = false;
           break;
         case nmfx::ParamType::path:
           if (!text.empty() && fs::path(text).is_relative()) v = fs::absolute(text).lexically_normal().string();
           break;
-        default: break;
+        default:
+          break;
       }
     } catch (const std::exception&) {
       // left as a string: resolve_params names the type it expected
@@ -1225,8 +1272,11 @@ Tally check_one(const nmfx::Registry& registry, const nmfx::LoadedPlugin* p, con
           break;
         }
       if (!runner_combo) {
-        print(out, {skip("runner properties", "no built-in generator dataset (synthetic: dense, synthetic_ratings: "
-                                              "observed) gives data this solver accepts")}, tally);
+        print(out,
+              {skip("runner properties",
+                    "no built-in generator dataset (synthetic: dense, synthetic_ratings: "
+                    "observed) gives data this solver accepts")},
+              tally);
       } else {
         const Combo k = *runner_combo;
         run("rank > min(M, N) refused (runner) " + k.label(), [&] { return solver_rank_refused(c, t, k); });
@@ -1241,10 +1291,12 @@ Tally check_one(const nmfx::Registry& registry, const nmfx::LoadedPlugin* p, con
 }  // namespace
 
 int run(const Options& options, std::ostream& out) {
-  if (options.targets.empty() && !options.all) throw nmfx::Error("check-plugin: give a plugin library or name, or --all");
+  if (options.targets.empty() && !options.all)
+    throw nmfx::Error("check-plugin: give a plugin library or name, or --all");
   if (!options.kind.empty() && options.kind != "dataset" && options.kind != "loss" && options.kind != "solver" &&
       options.kind != "metric" && options.kind != "analysis")
-    throw nmfx::Error("check-plugin: --kind must be dataset, loss, solver, metric or analysis, not '" + options.kind + "'");
+    throw nmfx::Error("check-plugin: --kind must be dataset, loss, solver, metric or analysis, not '" + options.kind +
+                      "'");
 
   // A scratch folder: links to the libraries given by path (the registry scans folders), and the
   // runner's spec and results.
@@ -1313,8 +1365,9 @@ int run(const Options& options, std::ostream& out) {
                         (near.empty() ? "" : "; did you mean '" + near + "'?") + " (see nmfx list)");
     }
     if (matches.size() > 1)
-      throw nmfx::Error("check-plugin: '" + name + "' names several plugins (" + to_string(matches[0]->descriptor->kind) +
-                        ", " + to_string(matches[1]->descriptor->kind) + "); choose one with --kind");
+      throw nmfx::Error("check-plugin: '" + name + "' names several plugins (" +
+                        to_string(matches[0]->descriptor->kind) + ", " + to_string(matches[1]->descriptor->kind) +
+                        "); choose one with --kind");
     chosen.push_back(matches[0]);
   }
   if (options.all)

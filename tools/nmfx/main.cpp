@@ -93,7 +93,8 @@ int list_plugins(const std::string& kind_filter) {
       std::cout << (d.kind == nmfx::PluginKind::dataset ? "    produces: " : "    data: ") << kinds << "\n";
     }
     for (const auto& s : d.params) {
-      std::cout << "    " << s.name << " (" << nmfx::to_string(s.type) << ", default " << format_default(s.default_value);
+      std::cout << "    " << s.name << " (" << nmfx::to_string(s.type) << ", default "
+                << format_default(s.default_value);
       if (s.min || s.max)
         std::cout << ", range [" << (s.min ? nmfx::json(*s.min).dump() : "-inf") << ", "
                   << (s.max ? nmfx::json(*s.max).dump() : "inf") << "]";
@@ -153,13 +154,16 @@ int main(int argc, char** argv) {
   run->add_option("-o,--output", output, "output folder (default: the spec's output, or runs/<name>)");
   bool retry_failed = false, quiet = false, json_progress = false;
   int jobs = 0;
-  run->add_flag("--retry-failed", retry_failed, "with --resume: also rerun cells that crashed, ran out of memory or time");
+  run->add_flag("--retry-failed", retry_failed,
+                "with --resume: also rerun cells that crashed, ran out of memory or time");
   run->add_option("-j,--jobs", jobs, "cells at once (default: the spec's jobs, or chosen from each cell's size)")
       ->check(CLI::PositiveNumber);
   std::string shard;
-  run->add_option("--shard", shard, "i/n: run only the cells k with k mod n = i (for Slurm arrays; join with nmfx merge)");
+  run->add_option("--shard", shard,
+                  "i/n: run only the cells k with k mod n = i (for Slurm arrays; join with nmfx merge)");
   run->add_flag("-q,--quiet", quiet, "no progress lines");
-  run->add_flag("--json-progress", json_progress, "progress as one JSON object per line (started, checkpoint, finished)");
+  run->add_flag("--json-progress", json_progress,
+                "progress as one JSON object per line (started, checkpoint, finished)");
   auto* validate = app.add_subcommand("validate", "check a spec and its plugins without running anything");
   validate->add_option("spec", spec_file, "experiment spec (YAML)")->required();
   nmfx_merge::Options merge_options;
@@ -173,17 +177,25 @@ int main(int argc, char** argv) {
                  "each plugin's parameter table in Markdown, as its README holds it (tools/update-plugin-docs)");
 
   nmfx_analyze::Options analyze_options;
-  auto* analyze = app.add_subcommand("analyze", "rank selection: run analysis plugins on the runs of each rank, choose a rank");
-  analyze->add_option("results", analyze_options.dirs, "results folders (with saved factors for consensus and stability)")
+  auto* analyze =
+      app.add_subcommand("analyze", "rank selection: run analysis plugins on the runs of each rank, choose a rank");
+  analyze
+      ->add_option("results", analyze_options.dirs, "results folders (with saved factors for consensus and stability)")
       ->required();
-  analyze->add_option("--analysis", analyze_options.analyses, "analysis to run (repeatable; default: every one that applies)");
-  analyze->add_option("--param", analyze_options.params, "analysis.key=value, e.g. consensus.cophenetic_samples=2000 (repeatable)")
+  analyze->add_option("--analysis", analyze_options.analyses,
+                      "analysis to run (repeatable; default: every one that applies)");
+  analyze
+      ->add_option("--param", analyze_options.params,
+                   "analysis.key=value, e.g. consensus.cophenetic_samples=2000 (repeatable)")
       ->allow_extra_args(false);
   analyze->add_option("--plugin-path", analyze_options.plugin_paths, "another folder of plugins (repeatable)");
 
   nmfx_bench::Options bench_options;
-  auto* bench = app.add_subcommand("bench", "time one iteration of solvers against the products with X it cannot avoid");
-  bench->add_option("--solver", bench_options.solvers, "solver to time (repeatable); solver/loss for another loss, e.g. mu/kl")
+  auto* bench =
+      app.add_subcommand("bench", "time one iteration of solvers against the products with X it cannot avoid");
+  bench
+      ->add_option("--solver", bench_options.solvers,
+                   "solver to time (repeatable); solver/loss for another loss, e.g. mu/kl")
       ->default_val(std::vector<std::string>{"mu", "hals", "accel_hals", "anls_bpp"});
   bench->add_option("--size", bench_options.sizes, "problem MxN:L (repeatable)")
       ->default_val(std::vector<std::string>{"2000x1500:30", "12544x2000:60"});
@@ -199,28 +211,35 @@ int main(int argc, char** argv) {
 
   nmfx_report::Options report_options;
   std::string report_by = "dataset,solver,loss,rank", report_metrics, report_targets = "1e-2,1e-4";
-  auto* report = app.add_subcommand("report", "tables from results folders: final values, E(t), time to target, rho, topics");
+  auto* report =
+      app.add_subcommand("report", "tables from results folders: final values, E(t), time to target, rho, topics");
   report->add_option("results", report_options.dirs, "results folders")->required();
   report->add_option("--by", report_by, "grouping keys of summary.jsonl, comma-separated")->capture_default_str();
-  report->add_option("--metrics", report_metrics, "final values to aggregate, comma-separated (default: relative_error)");
+  report->add_option("--metrics", report_metrics,
+                     "final values to aggregate, comma-separated (default: relative_error)");
   report->add_option("--targets", report_targets, "E(t) targets, comma-separated")->capture_default_str();
   report->add_option("--csv", report_options.csv, "also write <prefix>_final.csv and <prefix>_targets.csv");
   report->add_option("--top-words", report_options.top_words, "words per topic for text data")->capture_default_str();
-  report->add_option("--json", report_options.json_out,
-                     "write runs, groups, varying parameters, E(t) and claims as JSON to this file ('-': stdout, no Markdown)");
-  report->add_option("--claims", report_options.claims, "a claims file (experiments/<study>.claims.yaml): one row per claim");
-  report->add_flag("--check", report_options.check, "with --claims: exit 1 when a claim's verdict is not the one it expects");
+  report->add_option(
+      "--json", report_options.json_out,
+      "write runs, groups, varying parameters, E(t) and claims as JSON to this file ('-': stdout, no Markdown)");
+  report->add_option("--claims", report_options.claims,
+                     "a claims file (experiments/<study>.claims.yaml): one row per claim");
+  report->add_flag("--check", report_options.check,
+                   "with --claims: exit 1 when a claim's verdict is not the one it expects");
   report->add_flag("--quick", report_options.quick, "with --claims: the results come from tools/reproduce --quick");
 
   nmfx_new_plugin::Options new_options;
-  auto* new_plugin = app.add_subcommand("new-plugin", "write a ready plugin folder: CMakeLists.txt, a working source, README, a test");
+  auto* new_plugin =
+      app.add_subcommand("new-plugin", "write a ready plugin folder: CMakeLists.txt, a working source, README, a test");
   new_plugin->add_option("kind", new_options.kind, "dataset, loss, solver, metric or analysis")->required();
   new_plugin->add_option("name", new_options.name, "the plugin's name, a C identifier (e.g. my_solver)")->required();
   new_plugin->add_option("--dir", new_options.dir, "where to create the folder <name>/")->capture_default_str();
 
   nmfx_check::Options check_options;
   bool check_no_fork = false;
-  auto* check = app.add_subcommand("check-plugin", "run the conformance suite on plugins: one PASS/FAIL line per property");
+  auto* check =
+      app.add_subcommand("check-plugin", "run the conformance suite on plugins: one PASS/FAIL line per property");
   check->add_option("plugin", check_options.targets, "a plugin library (path to a .so) or a plugin name (repeatable)");
   check->add_option("--kind", check_options.kind, "with a name: dataset, loss, solver, metric or analysis");
   check->add_option("--param", check_options.params, "key=value: a parameter of the plugin under test (repeatable)")

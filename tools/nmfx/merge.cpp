@@ -27,7 +27,7 @@ std::string read_text(const fs::path& p) {
 
 int run(const Options& options) {
   std::string spec_text, spec_from;
-  std::map<std::string, json> results;  // by id
+  std::map<std::string, json> results;    // by id
   std::map<std::string, fs::path> files;  // name -> source of the .npy files
   for (const auto& dir : options.dirs) {
     if (!fs::is_directory(dir)) throw nmfx::Error("merge: " + dir + " is not a folder");

@@ -29,15 +29,19 @@ bool is_identifier(const std::string& s) {
 
 bool is_keyword(const std::string& s) {
   static const std::set<std::string> words = {
-      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
-      "char", "char16_t", "char32_t", "class", "compl", "const", "constexpr", "const_cast", "continue",
-      "decltype", "default", "delete", "do", "double", "dynamic_cast", "else", "enum", "explicit", "export",
-      "extern", "false", "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable",
-      "namespace", "new", "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private",
-      "protected", "public", "register", "reinterpret_cast", "return", "short", "signed", "sizeof", "static",
-      "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local", "throw", "true",
-      "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
-      "wchar_t", "while", "xor", "xor_eq", "main", "nmfx", "std", "xt"};
+      "alignas",   "alignof",  "and",      "and_eq",    "asm",          "auto",          "bitand",
+      "bitor",     "bool",     "break",    "case",      "catch",        "char",          "char16_t",
+      "char32_t",  "class",    "compl",    "const",     "constexpr",    "const_cast",    "continue",
+      "decltype",  "default",  "delete",   "do",        "double",       "dynamic_cast",  "else",
+      "enum",      "explicit", "export",   "extern",    "false",        "float",         "for",
+      "friend",    "goto",     "if",       "inline",    "int",          "long",          "mutable",
+      "namespace", "new",      "noexcept", "not",       "not_eq",       "nullptr",       "operator",
+      "or",        "or_eq",    "private",  "protected", "public",       "register",      "reinterpret_cast",
+      "return",    "short",    "signed",   "sizeof",    "static",       "static_assert", "static_cast",
+      "struct",    "switch",   "template", "this",      "thread_local", "throw",         "true",
+      "try",       "typedef",  "typeid",   "typename",  "union",        "unsigned",      "using",
+      "virtual",   "void",     "volatile", "wchar_t",   "while",        "xor",           "xor_eq",
+      "main",      "nmfx",     "std",      "xt"};
   return words.count(s) > 0;
 }
 
@@ -54,8 +58,8 @@ std::string class_name(const std::string& name) {
     upper = false;
   }
   if (out.empty() || std::isdigit(static_cast<unsigned char>(out[0]))) out = "Plugin" + out;
-  static const std::set<std::string> taken = {"Solver", "Loss", "Dataset", "Metric", "Matrix", "Data", "Params",
-                                              "Values", "Error", "Problem", "Rng", "Penalty"};
+  static const std::set<std::string> taken = {"Solver", "Loss",   "Dataset", "Metric",  "Matrix", "Data",
+                                              "Params", "Values", "Error",   "Problem", "Rng",    "Penalty"};
   if (taken.count(out)) out += "Plugin";
   return out;
 }
@@ -133,7 +137,8 @@ int run(const Options& o, std::ostream& out) {
 
   out << "created " << o.kind << " '" << o.name << "' in " << folder.string() << "/:\n";
   for (const auto& f : files)
-    if (f.path[0] != '.') out << "  " << f.path << std::string(f.path.size() < 16 ? 16 - f.path.size() : 1, ' ') << f.what << "\n";
+    if (f.path[0] != '.')
+      out << "  " << f.path << std::string(f.path.size() < 16 ? 16 - f.path.size() : 1, ' ') << f.what << "\n";
   out << "next:\n"
       << "  cd " << folder.string() << "\n"
       << "  cmake -S . -B build " << package_hint() << "\n"

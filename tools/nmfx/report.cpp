@@ -120,7 +120,8 @@ void table(const std::vector<std::vector<std::string>>& rows, std::ostream& md, 
     for (std::size_t j = 0; j < r.size(); ++j) w[j] = std::max(w[j], width(r[j]));
   for (std::size_t i = 0; i < rows.size(); ++i) {
     md << "|";
-    for (std::size_t j = 0; j < rows[i].size(); ++j) md << " " << rows[i][j] << std::string(w[j] - width(rows[i][j]), ' ') << " |";
+    for (std::size_t j = 0; j < rows[i].size(); ++j)
+      md << " " << rows[i][j] << std::string(w[j] - width(rows[i][j]), ' ') << " |";
     md << "\n";
     if (i == 0) {
       md << "|";
@@ -160,7 +161,8 @@ json cell_keys(const Run& r) {
   json k = {{"rank", c["rank"]}, {"seed", c["seed"]}};
   for (const char* part : {"dataset", "solver", "loss"}) {
     k[part] = c[part]["name"];
-    for (auto it = c[part]["params"].begin(); it != c[part]["params"].end(); ++it) k[std::string(part) + "." + it.key()] = *it;
+    for (auto it = c[part]["params"].begin(); it != c[part]["params"].end(); ++it)
+      k[std::string(part) + "." + it.key()] = *it;
   }
   if (c.contains("init"))
     for (auto it = c["init"].begin(); it != c["init"].end(); ++it) k["init." + it.key()] = *it;
@@ -248,7 +250,8 @@ void final_table(const std::vector<Run>& runs, const Options& o, const std::vect
     row.push_back(format(stat(collect("solver_seconds")), false));
     rows.push_back(row);
   }
-  md << "## Final values\n\nMean ± sample standard deviation over the runs of each group (n: runs that finished ok).\n\n";
+  md << "## Final values\n\nMean ± sample standard deviation over the runs of each group (n: runs that finished "
+        "ok).\n\n";
   table(rows, md, o.csv.empty() ? "" : o.csv + "_final.csv");
 }
 
@@ -256,11 +259,13 @@ void final_table(const std::vector<Run>& runs, const Options& o, const std::vect
 // proportional to relative_error for a fixed dataset; e_min over every run of the same problem
 // (dataset with its parameters, and rank) in the report. The table, --json (hence the figures) and
 // the claims all take E from here.
-std::string problem_of(const Run& r) { return r.result["cell"]["dataset"].dump() + "|" + r.result["cell"]["rank"].dump(); }
+std::string problem_of(const Run& r) {
+  return r.result["cell"]["dataset"].dump() + "|" + r.result["cell"]["rank"].dump();
+}
 
 struct NormalisedErrors {
-  std::map<std::string, double> e_min;                ///< per problem_of
-  std::map<const Run*, std::vector<double>> E;        ///< per usable run, aligned with its trace
+  std::map<std::string, double> e_min;          ///< per problem_of
+  std::map<const Run*, std::vector<double>> E;  ///< per usable run, aligned with its trace
 };
 
 NormalisedErrors normalised_errors(const std::vector<Run>& runs) {
@@ -362,10 +367,11 @@ void rho_table(const std::vector<Run>& runs, std::ostream& md) {
                             text(r.result["cell"]["rank"]) + ":" + text(r.result["data"]["nnz"]);
     if (!seen.insert(key).second) continue;
     for (const char* method : {"mu", "hals"}) {
-      rows.push_back({method == std::string("mu") ? "MU" : "HALS", text(r.result["data"]["rows"]),
-                      text(r.result["data"]["cols"]), text(r.result["cell"]["rank"]), text(r.result["data"]["nnz"]),
-                      std::to_string(static_cast<long long>(std::floor(f[std::string("rho_W_") + method].get<double>()))),
-                      std::to_string(static_cast<long long>(std::floor(f[std::string("rho_H_") + method].get<double>())))});
+      rows.push_back(
+          {method == std::string("mu") ? "MU" : "HALS", text(r.result["data"]["rows"]), text(r.result["data"]["cols"]),
+           text(r.result["cell"]["rank"]), text(r.result["data"]["nnz"]),
+           std::to_string(static_cast<long long>(std::floor(f[std::string("rho_W_") + method].get<double>()))),
+           std::to_string(static_cast<long long>(std::floor(f[std::string("rho_H_") + method].get<double>())))});
     }
   }
   if (rows.size() == 1) return;
@@ -428,7 +434,8 @@ void pictures(const std::vector<std::string>& dirs, std::ostream& md) {
 std::string label_of(const json& k, const std::vector<json>& all_keys, const std::vector<std::string>& varying) {
   std::string solver_args, rest;
   for (const auto& key : varying) {
-    if (key == "rank" || key == "seed" || key == "solver" || key == "dataset" || key.rfind("dataset.", 0) == 0) continue;
+    if (key == "rank" || key == "seed" || key == "solver" || key == "dataset" || key.rfind("dataset.", 0) == 0)
+      continue;
     const bool plugin_param = key.rfind("solver.", 0) == 0 || key.rfind("loss.", 0) == 0;
     if (plugin_param) {
       // Only when the run has it and it varies among the runs of the same plugin.
@@ -491,14 +498,10 @@ json report_json(const std::vector<Run>& runs, const std::vector<std::string>& d
       groups.push_back({{"problem", pi}, {"label", label}, {"runs", json::array()}});
     }
     groups[group_index[{pi, label}]]["runs"].push_back(r.result["id"]);
-    json row = {{"id", r.result["id"]},
-                {"dir", r.dir},
-                {"file", r.flat["file"]},
-                {"status", r.flat["status"]},
-                {"problem", pi},
-                {"group", group_index[{pi, label}]},
-                {"label", label},
-                {"title", title_of(r)},
+    json row = {{"id", r.result["id"]},   {"dir", r.dir},
+                {"file", r.flat["file"]}, {"status", r.flat["status"]},
+                {"problem", pi},          {"group", group_index[{pi, label}]},
+                {"label", label},         {"title", title_of(r)},
                 {"flat", r.flat}};
     for (const char* part : {"cell", "data", "final", "trace", "factors"})
       if (r.result.contains(part)) row[part] = r.result[part];
@@ -583,7 +586,8 @@ struct Verdict {
 
 class ClaimChecker {
  public:
-  ClaimChecker(const std::vector<Run>& runs, std::string file) : runs_(runs), ne_(normalised_errors(runs)), file_(std::move(file)) {}
+  ClaimChecker(const std::vector<Run>& runs, std::string file)
+      : runs_(runs), ne_(normalised_errors(runs)), file_(std::move(file)) {}
 
   Verdict check(const json& c) {
     const std::string kind = field(c, "kind").get<std::string>();
@@ -638,7 +642,8 @@ class ClaimChecker {
     const std::string axis = c.value("axis", std::string("seconds"));
     if (axis == "seconds") return "solver_seconds";
     if (axis == "iterations") return "iteration";
-    throw ClaimError("claim '" + text(c.value("id", json())) + "': axis must be seconds or iterations, not '" + axis + "'");
+    throw ClaimError("claim '" + text(c.value("id", json())) + "': axis must be seconds or iterations, not '" + axis +
+                     "'");
   }
 
   std::vector<const Run*> with_E(const std::vector<const Run*>& v) const {
@@ -699,7 +704,8 @@ class ClaimChecker {
       }
     }
     if (points == 0) {
-      v.reason = "no point in [" + num(after) + ", " + num(until) + "]" + unit + " where every run of both has a checkpoint";
+      v.reason =
+          "no point in [" + num(after) + ", " + num(until) + "]" + unit + " where every run of both has a checkpoint";
       v.measured = "-";
       return v;
     }
@@ -712,7 +718,8 @@ class ClaimChecker {
   }
 
   // The median over runs of the first checkpoint with E <= target (infinite when never reached).
-  std::pair<double, std::size_t> time_to(const std::vector<const Run*>& g, const std::string& col, double target) const {
+  std::pair<double, std::size_t> time_to(const std::vector<const Run*>& g, const std::string& col,
+                                         double target) const {
     std::vector<double> t;
     std::size_t reached = 0;
     for (const Run* r : g) {
@@ -741,10 +748,10 @@ class ClaimChecker {
     }
     const auto [ta, na] = time_to(a, col, target);
     const auto [tb, nb] = time_to(b, col, target);
-    v.measured = "median to E ≤ " + num(target) + ": " + describe(c["a"]) + " " + num(ta) + (std::isinf(ta) ? "" : unit) +
-                 " (" + std::to_string(na) + "/" + std::to_string(a.size()) + " reached), " + describe(c["b"]) + " " +
-                 num(tb) + (std::isinf(tb) ? "" : unit) + " (" + std::to_string(nb) + "/" + std::to_string(b.size()) +
-                 " reached)";
+    v.measured = "median to E ≤ " + num(target) + ": " + describe(c["a"]) + " " + num(ta) +
+                 (std::isinf(ta) ? "" : unit) + " (" + std::to_string(na) + "/" + std::to_string(a.size()) +
+                 " reached), " + describe(c["b"]) + " " + num(tb) + (std::isinf(tb) ? "" : unit) + " (" +
+                 std::to_string(nb) + "/" + std::to_string(b.size()) + " reached)";
     v.holds = ta < tb;
     if (!v.holds)
       v.reason = std::isinf(ta) ? describe(c["a"]) + " does not reach the target in most runs"
@@ -764,7 +771,8 @@ class ClaimChecker {
       const double want = field(e, "value").get<double>();
       const auto g = select(e.value("where", json::object()));
       if (g.empty()) {
-        mismatches += (mismatches.empty() ? "" : "; ") + std::string("no run matches ") + describe(e.value("where", json::object()));
+        mismatches += (mismatches.empty() ? "" : "; ") + std::string("no run matches ") +
+                      describe(e.value("where", json::object()));
         ++checked;
         continue;
       }
@@ -779,8 +787,8 @@ class ClaimChecker {
         if (ok)
           ++equal;
         else
-          mismatches += (mismatches.empty() ? "" : "; ") + metric + " at " + describe(e.value("where", json::object())) +
-                        ": " + num(got, 6) + " ≠ " + num(want, 6);
+          mismatches += (mismatches.empty() ? "" : "; ") + metric + " at " +
+                        describe(e.value("where", json::object())) + ": " + num(got, 6) + " ≠ " + num(want, 6);
       }
     }
     Verdict v;
@@ -833,7 +841,8 @@ class ClaimChecker {
     std::map<double, std::vector<double>> per;
     for (const Run* r : select(c.value("where", json::object()))) {
       const json& f = r->result["final"];
-      if (f.contains(metric) && f[metric].is_number()) per[r->result["cell"]["rank"].get<double>()].push_back(f[metric]);
+      if (f.contains(metric) && f[metric].is_number())
+        per[r->result["cell"]["rank"].get<double>()].push_back(f[metric]);
     }
     std::vector<double> ranks, means;
     for (const auto& [k, v] : per) {
@@ -1019,8 +1028,9 @@ int run(const Options& o) {
   const auto runs = load(o.dirs);
   if (runs.empty()) throw nmfx::Error("no result files in " + json(o.dirs).dump());
   const json claims = o.claims.empty() ? json() : check_claims(runs, o.claims, o.quick);
-  const bool all_as_expected =
-      claims.is_null() || std::all_of(claims.begin(), claims.end(), [](const json& r) { return r["as_expected"].get<bool>(); });
+  const bool all_as_expected = claims.is_null() || std::all_of(claims.begin(), claims.end(), [](const json& r) {
+                                 return r["as_expected"].get<bool>();
+                               });
   if (!o.json_out.empty()) {
     json out = report_json(runs, o.dirs);
     if (!claims.is_null()) out["claims"] = claims;
@@ -1033,7 +1043,8 @@ int run(const Options& o) {
   const auto keys = effective_keys(runs, o.by);
   std::vector<std::string> metrics = o.metrics;
   if (metrics.empty()) {
-    const bool re = std::any_of(runs.begin(), runs.end(), [](const Run& r) { return r.flat.contains("relative_error"); });
+    const bool re =
+        std::any_of(runs.begin(), runs.end(), [](const Run& r) { return r.flat.contains("relative_error"); });
     metrics = {re ? "relative_error" : "loss"};
   }
   std::ostringstream md;

@@ -24,7 +24,8 @@ std::string rank_selection_table(const json& doc) {
     std::set<std::pair<std::string, std::string>> criterion;  // the value each analysis chooses by: its first
     for (auto a = survey["analyses"].begin(); a != survey["analyses"].end(); ++a) {
       if (!a->contains("per_rank") || (*a)["per_rank"].empty()) continue;
-      for (auto v = (*a)["per_rank"][0]["result"]["values"].begin(); v != (*a)["per_rank"][0]["result"]["values"].end(); ++v) {
+      for (auto v = (*a)["per_rank"][0]["result"]["values"].begin(); v != (*a)["per_rank"][0]["result"]["values"].end();
+           ++v) {
         if (v == (*a)["per_rank"][0]["result"]["values"].begin()) criterion.insert({a.key(), v.key()});
         columns.push_back({a.key(), v.key()});
       }
@@ -42,8 +43,10 @@ std::string rank_selection_table(const json& doc) {
           if (r["rank"] == rank_json && r["result"]["values"].contains(value)) {
             const json& v = r["result"]["values"][value];
             std::ostringstream c;
-            if (v.is_number()) c << std::setprecision(4) << std::fixed << v.get<double>();
-            else c << "NA";
+            if (v.is_number())
+              c << std::setprecision(4) << std::fixed << v.get<double>();
+            else
+              c << "NA";
             cell = c.str();
           }
         const bool chosen = a.contains("chosen") && a["chosen"] == rank_json && criterion.count({name, value});
@@ -54,9 +57,12 @@ std::string rank_selection_table(const json& doc) {
     }
     for (auto a = survey["analyses"].begin(); a != survey["analyses"].end(); ++a) {
       os << "  " << a.key() << ": ";
-      if (a->contains("skipped")) os << "not applicable (" << (*a)["skipped"].get<std::string>() << ")";
-      else if ((*a)["chosen"].is_null()) os << "no rank chosen (" << (*a)["why"].get<std::string>() << ")";
-      else os << "rank " << (*a)["chosen"] << " (" << (*a)["why"].get<std::string>() << ")";
+      if (a->contains("skipped"))
+        os << "not applicable (" << (*a)["skipped"].get<std::string>() << ")";
+      else if ((*a)["chosen"].is_null())
+        os << "no rank chosen (" << (*a)["why"].get<std::string>() << ")";
+      else
+        os << "rank " << (*a)["chosen"] << " (" << (*a)["why"].get<std::string>() << ")";
       os << "\n";
     }
     os << "\n";

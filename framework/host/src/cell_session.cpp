@@ -25,8 +25,8 @@ CellSession::CellSession(const Registry& registry, const Data& X, SessionSetup s
 // The solver goes first: it may point to the problem and the loss.
 CellSession::~CellSession() { solver_.reset(); }
 
-std::pair<Matrix, Matrix> CellSession::initial_factors(const json& init, const std::string& init_scaling,
-                                                       const Data& X, std::size_t rank, std::uint64_t seed,
+std::pair<Matrix, Matrix> CellSession::initial_factors(const json& init, const std::string& init_scaling, const Data& X,
+                                                       std::size_t rank, std::uint64_t seed,
                                                        const std::string& base_dir, int threads) {
   Matrix W, H;
   initialize(init, X, rank, seed, base_dir, W, H);
@@ -71,9 +71,18 @@ json CellSession::checkpoint(bool after_step) {
   trace_.put_reserved("loss", value);
   if (setup_.penalty.any()) trace_.put_reserved("objective", objective);
   if (setup_.measure_projected_gradient) trace_.put_reserved("projected_gradient", projected_gradient());
-  MetricContext context{X_,       W_,          H_,        iteration_,  value,
-                        setup_.loss, *loss_, setup_.penalty, setup_.rank, setup_.cell,
-                        trace_.columns(), [this](const std::string& name) { return loss_of(name); }};
+  MetricContext context{X_,
+                        W_,
+                        H_,
+                        iteration_,
+                        value,
+                        setup_.loss,
+                        *loss_,
+                        setup_.penalty,
+                        setup_.rank,
+                        setup_.cell,
+                        trace_.columns(),
+                        [this](const std::string& name) { return loss_of(name); }};
   for (auto& [name, metric] : metrics_)
     for (const auto& [k, v] : metric->evaluate(context)) trace_.put("metric '" + name + "'", k, v);
   if (after_step)

@@ -71,8 +71,9 @@ std::vector<Cell> expand_grid(const Spec& spec, const Registry& registry) {
   const auto metrics = expand_plugins(spec.metrics, PluginKind::metric, registry);
   const auto inits = expand_lists(spec.init);
   const auto stoppings = expand_lists(spec.stopping);
-  const auto scalings = spec.init_scaling.is_array() ? std::vector<json>(spec.init_scaling.begin(), spec.init_scaling.end())
-                                                     : std::vector<json>{spec.init_scaling};
+  const auto scalings = spec.init_scaling.is_array()
+                            ? std::vector<json>(spec.init_scaling.begin(), spec.init_scaling.end())
+                            : std::vector<json>{spec.init_scaling};
   std::vector<json> regularizations;
   for (json r : expand_lists(spec.regularization)) {
     if (r["alpha_H"] == "same") r["alpha_H"] = r["alpha_W"];
@@ -93,12 +94,18 @@ std::vector<Cell> expand_grid(const Spec& spec, const Registry& registry) {
               for (const auto& scaling : scalings)
                 for (const auto& stopping : stoppings)
                   for (const auto seed : spec.seeds) {
-                    json p = {{"dataset", dataset},   {"solver", solver},
-                              {"loss", loss},         {"rank", rank},
-                              {"seed", seed},         {"init", init},
-                              {"init_scaling", scaling}, {"regularization", regularization},
-                              {"stopping", stopping}, {"checkpoints", spec.checkpoints},
-                              {"metrics", metrics},   {"threads", spec.threads}};
+                    json p = {{"dataset", dataset},
+                              {"solver", solver},
+                              {"loss", loss},
+                              {"rank", rank},
+                              {"seed", seed},
+                              {"init", init},
+                              {"init_scaling", scaling},
+                              {"regularization", regularization},
+                              {"stopping", stopping},
+                              {"checkpoints", spec.checkpoints},
+                              {"metrics", metrics},
+                              {"threads", spec.threads}};
                     Cell cell{p, stable_hash(p)};
                     if (ids.insert(cell.id).second) cells.push_back(std::move(cell));  // a repeated entry runs once
                   }

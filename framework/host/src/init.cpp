@@ -8,9 +8,9 @@
 #include <nmfx/npy.hpp>
 #include <nmfx/rng.hpp>
 
-extern "C" void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s,
-                        double* u, const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork,
-                        int* iwork, int* info);
+extern "C" void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s, double* u,
+                        const int* ldu, double* vt, const int* ldvt, double* work, const int* lwork, int* iwork,
+                        int* info);
 
 namespace nmfx {
 
@@ -24,7 +24,8 @@ Matrix dense_copy(const Data& X) {
   Matrix D = Matrix::from_shape({X.rows(), X.cols()});
   D.fill(0.0);
   for (std::size_t i = 0; i < X.sparse.rows; ++i)
-    for (std::size_t k = X.sparse.indptr[i]; k < X.sparse.indptr[i + 1]; ++k) D(i, X.sparse.indices[k]) = X.sparse.values[k];
+    for (std::size_t k = X.sparse.indptr[i]; k < X.sparse.indptr[i + 1]; ++k)
+      D(i, X.sparse.indices[k]) = X.sparse.values[k];
   return D;
 }
 
@@ -32,7 +33,7 @@ Matrix dense_copy(const Data& X) {
 // LAPACK is column-major, so the row-major X is handed over as X^T (N x M): X^T = A = Ua Sa Va^T,
 // hence X = Va Sa Ua^T, U = Va and V = Ua^T.
 void truncated_svd(const Data& X, std::size_t rank, Matrix& U, std::vector<double>& S, Matrix& V) {
-  Matrix A = dense_copy(X);  // overwritten by LAPACK
+  Matrix A = dense_copy(X);                                                  // overwritten by LAPACK
   const int m = static_cast<int>(X.cols()), n = static_cast<int>(X.rows());  // A is m x n column-major
   const int k = std::min(m, n);
   std::vector<double> s(static_cast<std::size_t>(k)), ua(static_cast<std::size_t>(m) * k),
@@ -109,8 +110,8 @@ void nndsvd(const std::string& variant, const Data& X, std::size_t rank, std::ui
 
 }  // namespace
 
-void initialize(const json& init, const Data& X, std::size_t rank, std::uint64_t seed,
-                const std::string& base_dir, Matrix& W, Matrix& H) {
+void initialize(const json& init, const Data& X, std::size_t rank, std::uint64_t seed, const std::string& base_dir,
+                Matrix& W, Matrix& H) {
   const std::size_t M = X.rows(), N = X.cols();
   const std::string method = init.at("method");
   if (method == "file") {

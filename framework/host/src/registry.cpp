@@ -40,9 +40,8 @@ void Registry::load(const std::string& path) {
   if (!library->has("nmfx_abi_version")) return;  // some other shared library: not ours to judge
   const int abi = library->get_alias<int()>("nmfx_abi_version")();
   if (abi != NMFX_ABI_VERSION) {
-    problems_.push_back(path + ": refused: built for nmfx plugin ABI " + std::to_string(abi) +
-                        ", this nmfx has ABI " + std::to_string(NMFX_ABI_VERSION) +
-                        "; rebuild the plugin against this nmfx");
+    problems_.push_back(path + ": refused: built for nmfx plugin ABI " + std::to_string(abi) + ", this nmfx has ABI " +
+                        std::to_string(NMFX_ABI_VERSION) + "; rebuild the plugin against this nmfx");
     return;
   }
   if (!library->has("nmfx_descriptor")) {
@@ -77,8 +76,8 @@ const LoadedPlugin* Registry::require(PluginKind kind, const std::string& name) 
   if (const LoadedPlugin* p = find(kind, name)) return p;
   std::string all;
   for (const auto& n : names(kind)) all += (all.empty() ? "" : ", ") + n;
-  throw Error(std::string("unknown ") + to_string(kind) + " '" + name + "'; available: " +
-              (all.empty() ? "none" : all));
+  throw Error(std::string("unknown ") + to_string(kind) + " '" + name +
+              "'; available: " + (all.empty() ? "none" : all));
 }
 
 std::vector<const LoadedPlugin*> Registry::list() const {
@@ -108,7 +107,7 @@ std::vector<std::string> plugin_dirs(const std::vector<std::string>& extra) {
       if (!item.empty()) dirs.push_back(item);
   }
   const fs::path exe_dir = boost::dll::program_location().parent_path().string();
-  dirs.push_back((exe_dir / "plugins").string());                      // build tree
+  dirs.push_back((exe_dir / "plugins").string());                                 // build tree
   dirs.push_back((exe_dir.parent_path() / "lib" / "nmfx" / "plugins").string());  // installed
   return dirs;
 }

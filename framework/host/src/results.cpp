@@ -44,8 +44,8 @@ void Trace::put(const std::string& source, const std::string& column, const json
   if (std::find(reserved.begin(), reserved.end(), column) != reserved.end()) {
     std::string all;
     for (const auto& r : reserved) all += (all.empty() ? "" : ", ") + r;
-    throw Error(source + " returns a column named '" + column + "', which the runner writes itself (reserved: " +
-                all + "); rename it");
+    throw Error(source + " returns a column named '" + column + "', which the runner writes itself (reserved: " + all +
+                "); rename it");
   }
   if (std::find(written_.begin(), written_.end(), column) != written_.end())
     throw Error(source + " returns a column named '" + column +
@@ -65,8 +65,9 @@ json Trace::last_row() const {
 
 const std::vector<std::string>& result_keys() {
   static const std::vector<std::string> keys = {
-      "schema_version", "id",   "spec",    "cell",   "status",  "message",     "stop_reason", "iterations",
-      "solver_seconds", "eval_seconds", "skipped_metrics", "factors", "data", "trace", "final", "environment"};
+      "schema_version", "id",         "spec",           "cell",         "status",          "message",
+      "stop_reason",    "iterations", "solver_seconds", "eval_seconds", "skipped_metrics", "factors",
+      "data",           "trace",      "final",          "environment"};
   return keys;
 }
 
@@ -123,9 +124,9 @@ RunResult RunResult::from_json(const json& j) {
 // Summary
 
 const std::vector<std::string>& flat_record_fixed_keys() {
-  static const std::vector<std::string> keys = {"id",   "status", "message", "stop_reason", "iterations",
-                                                "solver_seconds", "eval_seconds", "rank", "seed", "file",
-                                                "dataset", "solver", "loss", "init_scaling"};
+  static const std::vector<std::string> keys = {
+      "id",   "status", "message", "stop_reason", "iterations", "solver_seconds", "eval_seconds",
+      "rank", "seed",   "file",    "dataset",     "solver",     "loss",           "init_scaling"};
   return keys;
 }
 

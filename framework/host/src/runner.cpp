@@ -79,7 +79,8 @@ void finalize(Data& X, const std::string& dataset) {
     std::size_t i = first_bad / X.cols(), j = first_bad % X.cols();
     if (sparse) {
       i = static_cast<std::size_t>(std::upper_bound(X.sparse.indptr.begin(), X.sparse.indptr.end(), first_bad) -
-                                   X.sparse.indptr.begin()) - 1;
+                                   X.sparse.indptr.begin()) -
+          1;
       j = X.sparse.indices[first_bad];
     }
     throw Error("dataset '" + dataset + "' has " + std::to_string(nonfinite) + " NaN/Inf and " +
@@ -122,7 +123,7 @@ json data_record(const Data& X) {
   } else {
     for (double v : X.sparse.values) max_entry = std::max(max_entry, v);
   }
-  return {{"kind", to_string(X.kind)}, {"rows", X.rows()}, {"cols", X.cols()}, {"nnz", X.nnz},
+  return {{"kind", to_string(X.kind)},    {"rows", X.rows()}, {"cols", X.cols()}, {"nnz", X.nnz},
           {"norm", std::sqrt(X.norm_sq)}, {"max", max_entry}, {"info", X.info}};
 }
 
@@ -167,7 +168,8 @@ json plugin_records(const json& c, const Registry& registry) {
   plugins["dataset"] = plugin_record(registry, PluginKind::dataset, c["dataset"]["name"]);
   plugins["solver"] = plugin_record(registry, PluginKind::solver, c["solver"]["name"]);
   plugins["loss"] = plugin_record(registry, PluginKind::loss, c["loss"]["name"]);
-  for (const auto& m : c["metrics"]) plugins["metrics"].push_back(plugin_record(registry, PluginKind::metric, m["name"]));
+  for (const auto& m : c["metrics"])
+    plugins["metrics"].push_back(plugin_record(registry, PluginKind::metric, m["name"]));
   return plugins;
 }
 
@@ -197,15 +199,17 @@ json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, 
     for (const auto* d : {solver_d, loss_d})
       if (!accepts(d->data_kinds, X.kind)) {
         result.status = run_status::skipped;
-        result.message = std::string(to_string(d->kind)) + " '" + d->name + "' does not accept " + to_string(X.kind) + " data";
+        result.message =
+            std::string(to_string(d->kind)) + " '" + d->name + "' does not accept " + to_string(X.kind) + " data";
         result.environment = env;
         return result.to_json();
       }
 
     const std::size_t rank = c["rank"];
     if (rank > std::min(X.rows(), X.cols()))
-      throw Error("rank " + std::to_string(rank) + " exceeds min(M, N) = " + std::to_string(std::min(X.rows(), X.cols())) +
-                  " for this " + std::to_string(X.rows()) + " x " + std::to_string(X.cols()) + " X");
+      throw Error("rank " + std::to_string(rank) +
+                  " exceeds min(M, N) = " + std::to_string(std::min(X.rows(), X.cols())) + " for this " +
+                  std::to_string(X.rows()) + " x " + std::to_string(X.cols()) + " X");
     const int threads = c["threads"];
     set_threads(threads);
     env["blas_threads"] = blas_threads();
@@ -434,8 +438,8 @@ std::string summary_table(const std::vector<json>& results) {
     return keys;
   };
   const auto dv = varying("dataset"), sv = varying("solver"), lv = varying("loss");
-  const bool has_re = std::any_of(results.begin(), results.end(),
-                                  [](const json& r) { return r["final"].contains("relative_error"); });
+  const bool has_re =
+      std::any_of(results.begin(), results.end(), [](const json& r) { return r["final"].contains("relative_error"); });
   const std::string metric = has_re ? "relative_error" : "loss";
 
   struct Group {
@@ -476,7 +480,8 @@ std::string summary_table(const std::vector<json>& results) {
     if (g.values.empty()) {
       value << "-";
     } else {
-      value << std::scientific << std::setprecision(3) << mean(g.values) << " ± " << std::setprecision(1) << sd(g.values);
+      value << std::scientific << std::setprecision(3) << mean(g.values) << " ± " << std::setprecision(1)
+            << sd(g.values);
     }
     secs << std::fixed << std::setprecision(3) << mean(g.seconds);
     its << std::fixed << std::setprecision(0) << mean(g.iterations);

@@ -38,19 +38,32 @@ std::string utc_now() {
 
 std::string signal_name(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGPIPE: return "SIGPIPE";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGSYS: return "SIGSYS";
-    case SIGXCPU: return "SIGXCPU";
-    default: return "signal " + std::to_string(sig);
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGINT:
+      return "SIGINT";
+    case SIGPIPE:
+      return "SIGPIPE";
+    case SIGTRAP:
+      return "SIGTRAP";
+    case SIGSYS:
+      return "SIGSYS";
+    case SIGXCPU:
+      return "SIGXCPU";
+    default:
+      return "signal " + std::to_string(sig);
   }
 }
 
@@ -226,15 +239,15 @@ ExecutionPlan plan_execution(const Spec& spec, const std::vector<Cell>& cells, c
     plan.rule = "jobs " + std::to_string(jobs) + " (asked)";
   } else if (threads_given) {
     plan.max_jobs = std::max(1, plan.cores / std::max(1, spec.threads));
-    plan.rule = "threads " + std::to_string(spec.threads) + " per cell (spec), " + std::to_string(plan.max_jobs) +
-                " at once";
+    plan.rule =
+        "threads " + std::to_string(spec.threads) + " per cell (spec), " + std::to_string(plan.max_jobs) + " at once";
   } else {
     plan.max_jobs = plan.cores;
     std::size_t single = 0;
     for (const auto& p : plan.cells) single += p.threads == 1;
     plan.rule = "automatic: " + std::to_string(single) + " of " + std::to_string(plan.cells.size()) +
-                " cells below M*N*L = " + json(kThreadCrossoverMNL).dump() + " on 1 thread, side by side; the rest on " +
-                std::to_string(plan.cores) + " threads";
+                " cells below M*N*L = " + json(kThreadCrossoverMNL).dump() +
+                " on 1 thread, side by side; the rest on " + std::to_string(plan.cores) + " threads";
   }
   if (jobs > 0) plan.max_jobs = jobs;
   plan.wall_s = spec.limits_wall_s;
@@ -299,7 +312,8 @@ Progress::~Progress() {
 void Progress::started(const Cell& cell, int threads) {
   auto& p = *impl_;
   p.running[cell.id] = {describe(cell), Clock::now(), json::object()};
-  if (p.mode == ProgressMode::json_lines) p.event({{"event", "started"}, {"id", cell.id}, {"cell", describe(cell)}, {"threads", threads}});
+  if (p.mode == ProgressMode::json_lines)
+    p.event({{"event", "started"}, {"id", cell.id}, {"cell", describe(cell)}, {"threads", threads}});
   if (p.mode == ProgressMode::live) p.draw();
 }
 
@@ -322,8 +336,8 @@ void Progress::finished(const Cell& cell, const json& result) {
   // Finished cells per second so far, with the running ones counted as half done.
   const double eta = elapsed / static_cast<double>(p.finished_here) * static_cast<double>(left);
   if (p.mode == ProgressMode::json_lines) {
-    json e = {{"event", "finished"}, {"id", cell.id}, {"cell", describe(cell)}, {"status", status},
-              {"message", result["message"]}, {"done", p.done}, {"total", p.total}, {"final", result["final"]}};
+    json e = {{"event", "finished"},          {"id", cell.id},  {"cell", describe(cell)}, {"status", status},
+              {"message", result["message"]}, {"done", p.done}, {"total", p.total},       {"final", result["final"]}};
     if (left > 0) e["eta_s"] = eta;
     p.event(e);
     return;
@@ -355,7 +369,8 @@ void Progress::note(const std::string& line) {
 bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry, const std::string& out,
                    const ExecutionPlan& plan, Progress& progress, const std::function<void(std::size_t, json)>& sink) {
   g_stop_signal = 0;
-  struct sigaction stop{}, old_int{}, old_term{};
+  struct sigaction stop {
+  }, old_int{}, old_term{};
   stop.sa_handler = on_stop_signal;
   sigemptyset(&stop.sa_mask);
   ::sigaction(SIGINT, &stop, &old_int);
@@ -432,8 +447,8 @@ bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Regis
     if (!w.result.is_null() && w.killed_for.empty() && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
       result = std::move(w.result);
     } else if (!w.killed_for.empty()) {
-      result = result_from_rows(spec, cell, w.rows, w.killed_for, w.why + ", " + after, w.started_at,
-                                w.placement.threads);
+      result =
+          result_from_rows(spec, cell, w.rows, w.killed_for, w.why + ", " + after, w.started_at, w.placement.threads);
     } else if (w.out_of_memory_marker) {
       result = result_from_rows(spec, cell, w.rows, kOutOfMemory,
                                 "an allocation failed under the worker's address-space limit of " +
@@ -441,15 +456,15 @@ bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Regis
                                     after,
                                 w.started_at, w.placement.threads);
     } else if (WIFSIGNALED(status)) {
-      result = result_from_rows(spec, cell, w.rows, kCrashed,
-                                "worker killed by " + signal_name(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) +
-                                    "), " + after,
-                                w.started_at, w.placement.threads);
+      result = result_from_rows(
+          spec, cell, w.rows, kCrashed,
+          "worker killed by " + signal_name(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + "), " + after,
+          w.started_at, w.placement.threads);
     } else {
-      result = result_from_rows(spec, cell, w.rows, kCrashed,
-                                "worker exited with status " + std::to_string(WEXITSTATUS(status)) +
-                                    " without a result, " + after,
-                                w.started_at, w.placement.threads);
+      result = result_from_rows(
+          spec, cell, w.rows, kCrashed,
+          "worker exited with status " + std::to_string(WEXITSTATUS(status)) + " without a result, " + after,
+          w.started_at, w.placement.threads);
     }
     cores_busy -= w.placement.threads;
     progress.finished(cell, result);
@@ -458,8 +473,7 @@ bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Regis
 
   while (next < plan.cells.size() || !running.empty()) {
     if (g_stop_signal) {
-      for (auto& w : running)
-        kill_worker(w, kInterrupted, std::string("stopped by ") + signal_name(g_stop_signal));
+      for (auto& w : running) kill_worker(w, kInterrupted, std::string("stopped by ") + signal_name(g_stop_signal));
     } else {
       // Start cells in order while they fit: threads of the running cells <= cores, workers <= max_jobs.
       while (next < plan.cells.size() && static_cast<int>(running.size()) < plan.max_jobs &&
@@ -490,8 +504,8 @@ bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Regis
         kill_worker(w, kTimeout, "no result within limits.wall_s = " + json(plan.wall_s).dump() + " s");
       if (plan.memory_bytes > 0 && resident_bytes(w.pid) > plan.memory_bytes)
         kill_worker(w, kOutOfMemory,
-                    "resident memory above limits.memory_gb = " + json(std::round(plan.memory_bytes / 1e7) / 100).dump() +
-                        " GB");
+                    "resident memory above limits.memory_gb = " +
+                        json(std::round(plan.memory_bytes / 1e7) / 100).dump() + " GB");
     }
     for (auto it = ended.rbegin(); it != ended.rend(); ++it) {
       finish(running[*it]);

@@ -27,10 +27,10 @@ int Spec::line_of(const std::string& key) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name",    "description", "datasets", "solvers",     "losses",
-                                           "ranks",   "seeds",       "repeats",  "init",        "stopping",
-                                           "metrics", "checkpoints", "threads",  "output",      "plugin_paths",
-                                           "regularization", "init_scaling", "save_factors", "jobs", "limits"};
+const std::vector<std::string> kTopKeys = {"name",           "description",  "datasets",     "solvers", "losses",
+                                           "ranks",          "seeds",        "repeats",      "init",    "stopping",
+                                           "metrics",        "checkpoints",  "threads",      "output",  "plugin_paths",
+                                           "regularization", "init_scaling", "save_factors", "jobs",    "limits"};
 const std::vector<std::string> kLimitKeys = {"wall_s", "memory_gb"};
 const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol", "target"};
 const std::vector<std::string> kRegularizationKeys = {"alpha_W", "alpha_H", "l1_ratio"};
@@ -272,8 +272,9 @@ Spec parse_spec(const std::string& file) {
         spec.lines[key] = Reader::line(kv.first);
         const json v = kv.second.IsScalar() ? Reader::scalar(kv.second) : json();
         if (!v.is_number() || !std::isfinite(v.get<double>()))
-          r.fail(kv.second, key, "expected a finite number (the value at which the run stops), got " +
-                                     (v.is_null() ? std::string("a list or mapping") : v.dump()));
+          r.fail(kv.second, key,
+                 "expected a finite number (the value at which the run stops), got " +
+                     (v.is_null() ? std::string("a list or mapping") : v.dump()));
         t[column] = v.get<double>();
       }
       spec.stopping["target"] = t;
@@ -320,7 +321,8 @@ Spec parse_spec(const std::string& file) {
       const std::string k = kv.first.as<std::string>();
       const json v = kv.second.IsScalar() ? Reader::scalar(kv.second) : json();
       if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>()))
-        r.fail(kv.second, "limits." + k, "expected a number > 0, got " + (v.is_null() ? std::string("nothing") : v.dump()));
+        r.fail(kv.second, "limits." + k,
+               "expected a number > 0, got " + (v.is_null() ? std::string("nothing") : v.dump()));
       (k == "wall_s" ? spec.limits_wall_s : spec.limits_memory_gb) = v.get<double>();
     }
   }
@@ -424,7 +426,8 @@ void validate_spec(const Spec& spec, const Registry& registry) {
       } catch (const ParamError& e) {
         std::vector<std::string> names;
         for (const auto& s : p->descriptor->params) names.push_back(s.name);
-        const bool unknown = ref.params.contains(e.key) == false || std::find(names.begin(), names.end(), e.key) == names.end();
+        const bool unknown =
+            ref.params.contains(e.key) == false || std::find(names.begin(), names.end(), e.key) == names.end();
         const std::string near = unknown ? nearest(e.key, names) : "";
         auto line = ref.param_lines.find(e.key);
         throw SpecError(spec.file, line == ref.param_lines.end() ? ref.line : line->second,
@@ -438,18 +441,19 @@ void validate_spec(const Spec& spec, const Registry& registry) {
   for (const auto& d : spec.datasets) check_plugin(d, PluginKind::dataset, true);
   for (const auto& l : spec.losses) check_plugin(l, PluginKind::loss, true);
   for (const auto& m : spec.metrics) check_plugin(m, PluginKind::metric, false);
-  check_data_kinds(spec, registry);
   bool any_penalty = false;
   for (const char* k : {"alpha_W", "alpha_H"}) {
     const json& v = spec.regularization[k];
-    for (const json& one : v.is_array() ? v : json::array({v})) any_penalty = any_penalty || (one.is_number() && one != 0);
+    for (const json& one : v.is_array() ? v : json::array({v}))
+      any_penalty = any_penalty || (one.is_number() && one != 0);
   }
   for (const auto& s : spec.solvers) {
     const LoadedPlugin* p = check_plugin(s, PluginKind::solver, true);
     if (any_penalty && !p->descriptor->penalties)
       throw SpecError(spec.file, spec.line_of("regularization"), "regularization",
-                      "solver '" + s.name + "' (" + s.key + ") cannot honour L1/L2 penalties; set alpha_W and alpha_H to 0 "
-                      "or use a solver that can");
+                      "solver '" + s.name + "' (" + s.key +
+                          ") cannot honour L1/L2 penalties; set alpha_W and alpha_H to 0 "
+                          "or use a solver that can");
     const auto& losses = p->descriptor->losses;
     for (const auto& l : spec.losses) {
       if (std::find(losses.begin(), losses.end(), "*") != losses.end() ||
@@ -464,8 +468,7 @@ void validate_spec(const Spec& spec, const Registry& registry) {
   }
 
   // init
-  check_axis(spec, spec.init, "init",
-             param_choice("method", "random", kInitMethods, ""));
+  check_axis(spec, spec.init, "init", param_choice("method", "random", kInitMethods, ""));
   check_axis(spec, spec.init, "init", param_choice("distribution", "uniform", {"uniform", "halfnormal"}, ""));
   check_axis(spec, spec.init, "init", param_choice("scale", "auto", {"auto", "none"}, ""));
   const json methods = spec.init["method"].is_array() ? spec.init["method"] : json::array({spec.init["method"]});
@@ -480,6 +483,8 @@ void validate_spec(const Spec& spec, const Registry& registry) {
         throw SpecError(spec.file, spec.line_of(key), key, "no such file: " + path.string());
     }
   }
+  // Last: every plugin is known by now.
+  check_data_kinds(spec, registry);
 }
 
 }  // namespace nmfx

@@ -19,8 +19,6 @@ void set_threads(int threads) {
 
 int blas_threads() { return openblas_get_num_threads(); }
 
-std::string blas_info() {
-  return std::string(openblas_get_config()) + " (core " + openblas_get_corename() + ")";
-}
+std::string blas_info() { return std::string(openblas_get_config()) + " (core " + openblas_get_corename() + ")"; }
 
 }  // namespace nmfx

@@ -201,8 +201,11 @@ void apply_holdout(Data& X, const Params& params) {
     train.indptr.push_back(train.values.size());
     test.indptr.push_back(test.values.size());
   }
-  X.info["holdout"] = {{"fraction", f}, {"fold", fold}, {"seed", params.integer("holdout_seed")},
-                       {"test_entries", test.values.size()}, {"train_entries", train.values.size()}};
+  X.info["holdout"] = {{"fraction", f},
+                       {"fold", fold},
+                       {"seed", params.integer("holdout_seed")},
+                       {"test_entries", test.values.size()},
+                       {"train_entries", train.values.size()}};
   X.kind = DataKind::observed;
   X.sparse = std::move(train);
   X.test = std::move(test);

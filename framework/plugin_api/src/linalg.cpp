@@ -20,10 +20,10 @@ void gemm(const Matrix& A, Trans ta, const Matrix& B, Trans tb, Matrix& C, doubl
                 std::to_string(kb) + "x" + std::to_string(n) + " into " + std::to_string(C.shape(0)) + "x" +
                 std::to_string(C.shape(1)) + ")");
   if (m == 0 || n == 0) return;
-  cblas_dgemm(CblasRowMajor, ta == Trans::no ? CblasNoTrans : CblasTrans,
-              tb == Trans::no ? CblasNoTrans : CblasTrans, static_cast<int>(m), static_cast<int>(n),
-              static_cast<int>(k), alpha, A.data(), static_cast<int>(A.shape(1)), B.data(),
-              static_cast<int>(B.shape(1)), beta, C.data(), static_cast<int>(C.shape(1)));
+  cblas_dgemm(CblasRowMajor, ta == Trans::no ? CblasNoTrans : CblasTrans, tb == Trans::no ? CblasNoTrans : CblasTrans,
+              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, A.data(),
+              static_cast<int>(A.shape(1)), B.data(), static_cast<int>(B.shape(1)), beta, C.data(),
+              static_cast<int>(C.shape(1)));
 }
 
 double inner(const Matrix& A, const Matrix& B) {
@@ -61,10 +61,10 @@ struct RowsOperand {
 
 template <std::size_t V>
 __attribute__((always_inline)) inline void row_chunk(const std::size_t* indptr, const std::uint32_t* indices,
-                                                      const double* values, std::size_t i, const RowsOperand& B,
-                                                      std::size_t a0, std::size_t width, double* o, std::size_t cs) {
+                                                     const double* values, std::size_t i, const RowsOperand& B,
+                                                     std::size_t a0, std::size_t width, double* o, std::size_t cs) {
   v8 acc[V];
-  for (std::size_t v = 0; v < V; ++v) acc[v] = v8{} ;
+  for (std::size_t v = 0; v < V; ++v) acc[v] = v8{};
   const std::size_t end = indptr[i + 1];
   for (std::size_t k = indptr[i]; k < end; ++k) {
     const std::size_t j = indices[k];
@@ -87,10 +87,18 @@ NMFX_TARGET_CLONES void csr_rows_times(const std::size_t* indptr, const std::uin
     for (std::size_t a0 = 0; a0 < B.L; a0 += widest * lanes) {
       const std::size_t width = std::min(widest * lanes, B.L - a0);
       switch ((width + lanes - 1) / lanes) {
-        case 1: row_chunk<1>(indptr, indices, values, i, B, a0, width, o, cs); break;
-        case 2: row_chunk<2>(indptr, indices, values, i, B, a0, width, o, cs); break;
-        case 3: row_chunk<3>(indptr, indices, values, i, B, a0, width, o, cs); break;
-        default: row_chunk<4>(indptr, indices, values, i, B, a0, width, o, cs); break;
+        case 1:
+          row_chunk<1>(indptr, indices, values, i, B, a0, width, o, cs);
+          break;
+        case 2:
+          row_chunk<2>(indptr, indices, values, i, B, a0, width, o, cs);
+          break;
+        case 3:
+          row_chunk<3>(indptr, indices, values, i, B, a0, width, o, cs);
+          break;
+        default:
+          row_chunk<4>(indptr, indices, values, i, B, a0, width, o, cs);
+          break;
       }
     }
   }
@@ -104,9 +112,9 @@ NMFX_TARGET_CLONES void csr_rows_times(const std::size_t* indptr, const std::uin
 // rows of B (as large as W) misses it. Lanes of acc past L, up to ldc, take discarded sums.
 template <std::size_t V>
 __attribute__((always_inline)) inline void scatter_chunk(const std::size_t* indptr, const std::uint32_t* indices,
-                                                          const double* values, std::size_t i, const double* bi,
-                                                          std::size_t j_lo, std::size_t j_hi, double* acc,
-                                                          std::size_t ldc) {
+                                                         const double* values, std::size_t i, const double* bi,
+                                                         std::size_t j_lo, std::size_t j_hi, double* acc,
+                                                         std::size_t ldc) {
   v8 b[V];
   for (std::size_t v = 0; v < V; ++v) b[v] = *reinterpret_cast<const v8u*>(bi + v * lanes);
   const std::uint32_t* first = indices + indptr[i];
@@ -133,10 +141,18 @@ NMFX_TARGET_CLONES void csr_scatter_rows(const std::size_t* indptr, const std::u
       const std::size_t width = std::min(widest * lanes, B.L - a0);
       double* c = acc + a0;
       switch ((width + lanes - 1) / lanes) {
-        case 1: scatter_chunk<1>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc); break;
-        case 2: scatter_chunk<2>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc); break;
-        case 3: scatter_chunk<3>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc); break;
-        default: scatter_chunk<4>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc); break;
+        case 1:
+          scatter_chunk<1>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc);
+          break;
+        case 2:
+          scatter_chunk<2>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc);
+          break;
+        case 3:
+          scatter_chunk<3>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc);
+          break;
+        default:
+          scatter_chunk<4>(indptr, indices, values, i, bi + a0, j_lo, j_hi, c, ldc);
+          break;
       }
     }
   }
@@ -201,8 +217,8 @@ void DataProducts::check(const char* what, std::size_t L, bool transposed_out, c
   const std::size_t M = X.rows(), N = X.cols();
   const bool factor_ok = factor_is_H ? F.shape(0) == L && F.shape(1) == N : F.shape(0) == M && F.shape(1) == L;
   const std::size_t rows = factor_is_H ? M : N;
-  const bool out_ok = transposed_out ? out.shape(0) == L && out.shape(1) == rows
-                                     : out.shape(0) == rows && out.shape(1) == L;
+  const bool out_ok =
+      transposed_out ? out.shape(0) == L && out.shape(1) == rows : out.shape(0) == rows && out.shape(1) == L;
   const bool prepared = X.kind != DataKind::sparse || Ht_.size() == N * L + padded(L);
   if (!factor_ok || !out_ok || !prepared)
     throw Error(std::string("DataProducts::") + what + ": shapes do not match the prepared problem");
@@ -238,7 +254,8 @@ void DataProducts::WtX(const Matrix& W, Matrix& out) {
   const int parts = S.nnz() * L >= (std::size_t{1} << 15) ? std::max(1, omp_get_max_threads()) : 1;
 #pragma omp parallel num_threads(parts) if (parts > 1)
   {
-    const std::size_t p = static_cast<std::size_t>(omp_get_thread_num()), T = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t p = static_cast<std::size_t>(omp_get_thread_num()),
+                      T = static_cast<std::size_t>(omp_get_num_threads());
     const std::size_t j_lo = N * p / T, j_hi = N * (p + 1) / T;
     std::fill(acc + j_lo * Lr, acc + j_hi * Lr, 0.0);
     csr_scatter_rows(S.indptr.data(), S.indices.data(), S.values.data(), S.rows, B, j_lo,

@@ -95,24 +95,30 @@ NpyHeader parse_npy_header(const char* data, std::size_t size, const std::string
   const std::size_t close = header.find(header[p], p + 1);
   if (close == std::string::npos) return fail("header has no readable 'descr' (structured dtypes are not supported)");
   const std::string descr = header.substr(p + 1, close - p - 1);
-  const bool descr_ok = descr.size() >= 3 && descr.size() <= 4 && std::strchr("<>|=", descr[0]) &&
-                        descr[1] >= 'a' && descr[1] <= 'z' &&
+  const bool descr_ok = descr.size() >= 3 && descr.size() <= 4 && std::strchr("<>|=", descr[0]) && descr[1] >= 'a' &&
+                        descr[1] <= 'z' &&
                         std::all_of(descr.begin() + 2, descr.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!descr_ok)
-    return fail("unsupported dtype '" + printable(descr) + "' (real and integer dtypes are read)");
+  if (!descr_ok) return fail("unsupported dtype '" + printable(descr) + "' (real and integer dtypes are read)");
   const char order = descr[0];
   const std::string dtype = descr.substr(1);
   std::size_t item = 0;
-  for (const char* t : {"f8", "i8", "u8"}) if (dtype == t) item = 8;
-  for (const char* t : {"f4", "i4", "u4"}) if (dtype == t) item = 4;
-  for (const char* t : {"i2", "u2"}) if (dtype == t) item = 2;
-  for (const char* t : {"i1", "u1", "b1"}) if (dtype == t) item = 1;
+  for (const char* t : {"f8", "i8", "u8"})
+    if (dtype == t) item = 8;
+  for (const char* t : {"f4", "i4", "u4"})
+    if (dtype == t) item = 4;
+  for (const char* t : {"i2", "u2"})
+    if (dtype == t) item = 2;
+  for (const char* t : {"i1", "u1", "b1"})
+    if (dtype == t) item = 1;
 
   p = value_of(header, "fortran_order");
   bool fortran = false;
-  if (p != std::string::npos && header.compare(p, 4, "True") == 0) fortran = true;
-  else if (p != std::string::npos && header.compare(p, 5, "False") == 0) fortran = false;
-  else return fail("header has no 'fortran_order'");
+  if (p != std::string::npos && header.compare(p, 4, "True") == 0)
+    fortran = true;
+  else if (p != std::string::npos && header.compare(p, 5, "False") == 0)
+    fortran = false;
+  else
+    return fail("header has no 'fortran_order'");
 
   p = value_of(header, "shape");
   const std::size_t end = p == std::string::npos ? p : header.find(')', p);
@@ -126,16 +132,20 @@ NpyHeader parse_npy_header(const char* data, std::size_t size, const std::string
     std::size_t dim = 0;
     const std::size_t start = q;
     while (q < end && header[q] >= '0' && header[q] <= '9') {
-      if (dim > (std::size_t(1) << 48)) overflow = true;
-      else dim = dim * 10 + static_cast<std::size_t>(header[q] - '0');
+      if (dim > (std::size_t(1) << 48))
+        overflow = true;
+      else
+        dim = dim * 10 + static_cast<std::size_t>(header[q] - '0');
       ++q;
     }
     if (q < end && header[q] == 'L') ++q;  // Python 2 wrote (3L, 4L)
     if (q == start || (q < end && !is_space(header[q]) && header[q] != ','))
       return fail("header has an unreadable 'shape' " + printable(header.substr(p, end - p + 1)));
     shape.push_back(dim);
-    if (dim != 0 && count > (std::size_t(1) << 48) / dim) overflow = true;
-    else count *= dim;
+    if (dim != 0 && count > (std::size_t(1) << 48) / dim)
+      overflow = true;
+    else
+      count *= dim;
   }
   if (required_dims > 0 && shape.size() != required_dims)
     return fail("expected a " + std::to_string(required_dims) + "-D array, got " + std::to_string(shape.size()) +
@@ -158,16 +168,26 @@ NpyHeader parse_npy_header(const char* data, std::size_t size, const std::string
 void npy_convert(const NpyHeader& h, const char* raw, std::size_t n, double* out) {
   const std::string& dtype = h.dtype;
   const bool swap = h.swap_bytes;
-  if (dtype == "f8") convert_into<double>(raw, n, swap, out);
-  else if (dtype == "f4") convert_into<float>(raw, n, swap, out);
-  else if (dtype == "i8") convert_into<std::int64_t>(raw, n, swap, out);
-  else if (dtype == "i4") convert_into<std::int32_t>(raw, n, swap, out);
-  else if (dtype == "i2") convert_into<std::int16_t>(raw, n, swap, out);
-  else if (dtype == "i1") convert_into<std::int8_t>(raw, n, swap, out);
-  else if (dtype == "u8") convert_into<std::uint64_t>(raw, n, swap, out);
-  else if (dtype == "u4") convert_into<std::uint32_t>(raw, n, swap, out);
-  else if (dtype == "u2") convert_into<std::uint16_t>(raw, n, swap, out);
-  else convert_into<std::uint8_t>(raw, n, swap, out);  // u1, b1
+  if (dtype == "f8")
+    convert_into<double>(raw, n, swap, out);
+  else if (dtype == "f4")
+    convert_into<float>(raw, n, swap, out);
+  else if (dtype == "i8")
+    convert_into<std::int64_t>(raw, n, swap, out);
+  else if (dtype == "i4")
+    convert_into<std::int32_t>(raw, n, swap, out);
+  else if (dtype == "i2")
+    convert_into<std::int16_t>(raw, n, swap, out);
+  else if (dtype == "i1")
+    convert_into<std::int8_t>(raw, n, swap, out);
+  else if (dtype == "u8")
+    convert_into<std::uint64_t>(raw, n, swap, out);
+  else if (dtype == "u4")
+    convert_into<std::uint32_t>(raw, n, swap, out);
+  else if (dtype == "u2")
+    convert_into<std::uint16_t>(raw, n, swap, out);
+  else
+    convert_into<std::uint8_t>(raw, n, swap, out);  // u1, b1
 }
 
 namespace {
@@ -236,8 +256,8 @@ Matrix read_npy(const std::string& path) {
 }
 
 void write_npy(const std::string& path, const Matrix& m) {
-  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(m.shape(0)) +
-                       ", " + std::to_string(m.shape(1)) + "), }";
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(m.shape(0)) + ", " +
+                       std::to_string(m.shape(1)) + "), }";
   // Pad so that the data starts on a 64-byte boundary, ending the header with a newline.
   const std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');

@@ -7,12 +7,18 @@ namespace nmfx {
 
 const char* to_string(ParamType type) {
   switch (type) {
-    case ParamType::integer: return "int";
-    case ParamType::real: return "real";
-    case ParamType::boolean: return "bool";
-    case ParamType::string: return "string";
-    case ParamType::path: return "path";
-    case ParamType::choice: return "choice";
+    case ParamType::integer:
+      return "int";
+    case ParamType::real:
+      return "real";
+    case ParamType::boolean:
+      return "bool";
+    case ParamType::string:
+      return "string";
+    case ParamType::path:
+      return "path";
+    case ParamType::choice:
+      return "choice";
   }
   return "?";
 }
@@ -52,15 +58,12 @@ namespace {
 
 std::string bounds_text(const ParamSpec& s) {
   std::ostringstream os;
-  os << "[" << (s.min ? std::to_string(*s.min) : "-inf") << ", "
-     << (s.max ? std::to_string(*s.max) : "inf") << "]";
+  os << "[" << (s.min ? std::to_string(*s.min) : "-inf") << ", " << (s.max ? std::to_string(*s.max) : "inf") << "]";
   return os.str();
 }
 
 json convert(const ParamSpec& s, const json& v) {
-  auto fail = [&](const std::string& what) {
-    throw ParamError(s.name, "parameter '" + s.name + "' " + what);
-  };
+  auto fail = [&](const std::string& what) { throw ParamError(s.name, "parameter '" + s.name + "' " + what); };
   switch (s.type) {
     case ParamType::integer: {
       long long x = 0;
@@ -80,8 +83,7 @@ json convert(const ParamSpec& s, const json& v) {
       if (!v.is_number()) fail("must be a number, got " + v.dump());
       const double x = v.get<double>();
       if (!std::isfinite(x)) fail("must be finite, got " + v.dump());
-      if ((s.min && x < *s.min) || (s.max && x > *s.max))
-        fail("= " + v.dump() + " is out of range " + bounds_text(s));
+      if ((s.min && x < *s.min) || (s.max && x > *s.max)) fail("= " + v.dump() + " is out of range " + bounds_text(s));
       return x;
     }
     case ParamType::boolean:

@@ -20,20 +20,28 @@ Analysis::~Analysis() = default;
 
 const char* to_string(DataKind kind) {
   switch (kind) {
-    case DataKind::dense: return "dense";
-    case DataKind::sparse: return "sparse";
-    case DataKind::observed: return "observed";
+    case DataKind::dense:
+      return "dense";
+    case DataKind::sparse:
+      return "sparse";
+    case DataKind::observed:
+      return "observed";
   }
   return "?";
 }
 
 const char* to_string(PluginKind kind) {
   switch (kind) {
-    case PluginKind::dataset: return "dataset";
-    case PluginKind::loss: return "loss";
-    case PluginKind::solver: return "solver";
-    case PluginKind::metric: return "metric";
-    case PluginKind::analysis: return "analysis";
+    case PluginKind::dataset:
+      return "dataset";
+    case PluginKind::loss:
+      return "loss";
+    case PluginKind::solver:
+      return "solver";
+    case PluginKind::metric:
+      return "metric";
+    case PluginKind::analysis:
+      return "analysis";
   }
   return "?";
 }

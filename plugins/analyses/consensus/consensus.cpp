@@ -32,7 +32,9 @@ struct Triangle {
   std::size_t n;
   std::vector<Count> c;
   explicit Triangle(std::size_t n_) : n(n_), c(n_ * (n_ - 1) / 2, 0) {}
-  std::size_t row_start(std::size_t i) const { return i * (2 * n - i - 1) / 2 - i - 1; }  // index of (i, j) = row_start(i) + j
+  std::size_t row_start(std::size_t i) const {
+    return i * (2 * n - i - 1) / 2 - i - 1;
+  }  // index of (i, j) = row_start(i) + j
   Count at(std::size_t i, std::size_t j) const {
     if (i == j) return 0;
     if (i > j) std::swap(i, j);
@@ -44,7 +46,7 @@ struct Triangle {
       Count* row = c.data() + (row_start(i) + i + 1);  // (i, i + 1)
       const std::uint32_t li = label[i];
       const std::uint32_t* rest = label.data() + i + 1;
-      for (std::size_t j = 0; j < n - i - 1; ++j) row[j] += static_cast<Count>(rest[j] == li);
+      for (std::size_t j = 0; j < n - i - 1; ++j) row[j] = static_cast<Count>(row[j] + (rest[j] == li ? 1 : 0));
     }
   }
 };
@@ -142,9 +144,12 @@ class Consensus : public nmfx::Analysis {
       std::size_t chosen = 0;
       double largest = 0;
       for (std::size_t i = 0; i + 1 < rho.size(); ++i)
-        if (rho[i].second - rho[i + 1].second > largest) largest = rho[i].second - rho[i + 1].second, chosen = rho[i].first;
-      if (chosen) os << "the cophenetic correlation falls most (by " << largest << ") after rank " << chosen;
-      else os << "the cophenetic correlation never falls";
+        if (rho[i].second - rho[i + 1].second > largest)
+          largest = rho[i].second - rho[i + 1].second, chosen = rho[i].first;
+      if (chosen)
+        os << "the cophenetic correlation falls most (by " << largest << ") after rank " << chosen;
+      else
+        os << "the cophenetic correlation never falls";
       why = os.str();
       return chosen;
     }
@@ -173,12 +178,13 @@ class Consensus : public nmfx::Analysis {
     const double need = static_cast<double>(N) * static_cast<double>(N - 1) / 2 * sizeof(Count) +
                         static_cast<double>(n) * static_cast<double>(n) * sizeof(double);
     if (need > memory_limit_) {
-      throw nmfx::Error("consensus: N = " + std::to_string(N) + " samples, " + std::to_string(runs) +
-                        " runs need " + megabytes(need) + " (counts " +
-                        megabytes(static_cast<double>(N) * (N - 1) / 2 * sizeof(Count)) + " + linkage on " +
-                        std::to_string(n) + " samples " + megabytes(static_cast<double>(n) * n * 8) +
-                        "), more than memory_limit_mb (" + megabytes(memory_limit_) +
-                        "); raise memory_limit_mb or lower cophenetic_samples");
+      throw nmfx::Error(
+          "consensus: N = " + std::to_string(N) + " samples, " + std::to_string(runs) + " runs need " +
+          megabytes(need) + " (counts " +
+          megabytes(static_cast<double>(N) * static_cast<double>(N - 1) / 2 * static_cast<double>(sizeof(Count))) +
+          " + linkage on " + std::to_string(n) + " samples " +
+          megabytes(static_cast<double>(n) * static_cast<double>(n) * 8) + "), more than memory_limit_mb (" +
+          megabytes(memory_limit_) + "); raise memory_limit_mb or lower cophenetic_samples");
     }
     if (N < 2) throw nmfx::Error("consensus: needs at least 2 samples (columns of X), got " + std::to_string(N));
     Triangle<Count> counts(N);
@@ -202,7 +208,8 @@ class Consensus : public nmfx::Analysis {
     for (Count v : counts.c) ++histogram[v];
     const double R = static_cast<double>(runs);
     double dispersion = static_cast<double>(N);  // the diagonal: C_ii = 1, 4 (1 - 1/2)^2 = 1
-    for (std::size_t v = 0; v <= runs; ++v) dispersion += 2.0 * histogram[v] * 4.0 * std::pow(v / R - 0.5, 2);
+    for (std::size_t v = 0; v <= runs; ++v)
+      dispersion += 2.0 * static_cast<double>(histogram[v]) * 4.0 * std::pow(static_cast<double>(v) / R - 0.5, 2);
     dispersion /= static_cast<double>(N) * static_cast<double>(N);
 
     // The samples of the linkage: all, or a random subset of n (sorted, so the order is stable).
@@ -247,8 +254,8 @@ class Consensus : public nmfx::Analysis {
       node[b] = n + children.size() - 1;
     }
     const long double cov = pairs * sdh - sd * sh, vd = pairs * sdd - sd * sd, vh = pairs * shh - sh * sh;
-    const double cophenetic = (vd > 0 && vh > 0) ? static_cast<double>(cov / std::sqrt(vd * vh))
-                                                 : std::numeric_limits<double>::quiet_NaN();
+    const double cophenetic =
+        (vd > 0 && vh > 0) ? static_cast<double>(cov / std::sqrt(vd * vh)) : std::numeric_limits<double>::quiet_NaN();
 
     // Leaf order of the dendrogram (children left to right), for the reordered heatmap.
     std::vector<std::size_t> order;
@@ -320,13 +327,15 @@ nmfx::PluginDescriptor describe() {
                       "largest number of samples clustered for the cophenetic correlation, clusters and heatmap; "
                       "above it, a random subset of this many (0: always all)",
                       0),
-      nmfx::param_real("memory_limit_mb", 4096, "refuse a group whose counts and linkage need more memory than this", 1),
+      nmfx::param_real("memory_limit_mb", 4096, "refuse a group whose counts and linkage need more memory than this",
+                       1),
       nmfx::param_int("seed", 0, "seeds the random subset of samples", 0),
       nmfx::param_bool("heatmap", true, "write the reordered consensus matrix as <group>consensus.npy"),
       nmfx::param_choice("rule", "max", {"max", "largest_drop"},
                          "max: the smallest rank whose cophenetic correlation is within `tolerance` of the largest; "
                          "largest_drop: the rank before its largest fall"),
-      nmfx::param_real("tolerance", 0.005, "rule max: how far below the largest cophenetic correlation still counts", 0, 1),
+      nmfx::param_real("tolerance", 0.005, "rule max: how far below the largest cophenetic correlation still counts", 0,
+                       1),
   };
   return d;
 }

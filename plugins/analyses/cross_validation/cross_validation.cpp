@@ -23,8 +23,8 @@ class CrossValidation : public nmfx::Analysis {
       const json& f = r.contains("final") ? r["final"] : json::object();
       if (!f.contains(metric_) || !f[metric_].is_number())
         throw nmfx::Error("cross_validation: run " + r.value("id", std::string("?")) + " has no final '" + metric_ +
-                          "'; fit on held-out data (a dataset's holdout option, or ratings) with metrics: [" +
-                          metric_ + "]");
+                          "'; fit on held-out data (a dataset's holdout option, or ratings) with metrics: [" + metric_ +
+                          "]");
       test.push_back(f[metric_].get<double>());
       if (f.contains(train_metric_) && f[train_metric_].is_number()) train.push_back(f[train_metric_].get<double>());
     }

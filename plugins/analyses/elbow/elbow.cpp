@@ -61,8 +61,8 @@ class Elbow : public nmfx::Analysis {
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Analysis, Elbow>("elbow", "1.0.0",
-                                                 "Kneedle elbow of the reconstruction error against rank");
+  auto d =
+      nmfx::describe<nmfx::Analysis, Elbow>("elbow", "1.0.0", "Kneedle elbow of the reconstruction error against rank");
   d.params = {nmfx::param_string("metric", "relative_error", "the runs' final value whose curve is examined")};
   return d;
 }

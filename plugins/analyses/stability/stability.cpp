@@ -37,8 +37,10 @@ std::vector<std::size_t> hungarian(const std::vector<double>& cost, std::size_t 
         if (minv[j] < delta) delta = minv[j], j1 = j;
       }
       for (std::size_t j = 0; j <= n; ++j) {
-        if (used[j]) u[p[j]] += delta, v[j] -= delta;
-        else minv[j] -= delta;
+        if (used[j])
+          u[p[j]] += delta, v[j] -= delta;
+        else
+          minv[j] -= delta;
       }
       j0 = j1;
     } while (p[j0] != 0);
@@ -66,7 +68,8 @@ class Stability : public nmfx::Analysis {
     std::size_t M = 0;
     for (std::size_t r = 0; r < R; ++r) {
       const nmfx::Matrix W = g.factor(r, "W");
-      if (W.shape(1) != k) throw nmfx::Error("stability: a W has " + std::to_string(W.shape(1)) + " columns, not the rank");
+      if (W.shape(1) != k)
+        throw nmfx::Error("stability: a W has " + std::to_string(W.shape(1)) + " columns, not the rank");
       M = W.shape(0);
       for (std::size_t c = 0; c < k; ++c) {
         std::vector<double> x(M);
@@ -137,8 +140,10 @@ class Stability : public nmfx::Analysis {
       if (v.is_number() && v.get<double>() >= threshold_) chosen = r.rank;
     }
     std::ostringstream os;
-    if (chosen) os << "the largest rank whose smallest cluster silhouette is >= " << threshold_;
-    else os << "no rank has all cluster silhouettes >= " << threshold_;
+    if (chosen)
+      os << "the largest rank whose smallest cluster silhouette is >= " << threshold_;
+    else
+      os << "no rank has all cluster silhouettes >= " << threshold_;
     why = os.str();
     return chosen;
   }

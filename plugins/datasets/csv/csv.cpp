@@ -31,12 +31,13 @@ class Csv final : public nmfx::Dataset {
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Dataset, Csv>("csv", "1.0.0",
-                                              "X from a dense numeric CSV or TSV file (optionally gzipped)");
+  auto d =
+      nmfx::describe<nmfx::Dataset, Csv>("csv", "1.0.0", "X from a dense numeric CSV or TSV file (optionally gzipped)");
   d.params = {
       nmfx::param_path("path", "the .csv, .tsv or .txt file (optionally gzipped); each line a row of X"),
-      nmfx::param_choice("delimiter", "auto", {"auto", "comma", "tab", "semicolon", "space"},
-                         "field separator; auto: tab, comma or semicolon if the first data line holds one, else spaces"),
+      nmfx::param_choice(
+          "delimiter", "auto", {"auto", "comma", "tab", "semicolon", "space"},
+          "field separator; auto: tab, comma or semicolon if the first data line holds one, else spaces"),
       nmfx::param_int("skip_rows", 0, "lines dropped from the top of the file before parsing (header lines)", 0),
       nmfx::param_string("drop_columns", "",
                          "columns to drop (labels): 0-based indices or start:stop slices, comma-separated; "

@@ -133,9 +133,10 @@ class Reader {
       throw nmfx::Error(path_ + ": no data lines" +
                         (o_.skip_rows ? " after the " + std::to_string(o_.skip_rows) + " skipped by skip_rows" : ""));
     if (negatives && !o_.clip_negative)
-      throw nmfx::Error(path_ + ": " + std::to_string(negatives) + " negative " + (negatives == 1 ? "entry" : "entries") +
-                        ", the first on line " + std::to_string(negative_line) + ", column " +
-                        std::to_string(negative_column) + "; NMF needs X >= 0 (negative: clip sets them to 0)");
+      throw nmfx::Error(path_ + ": " + std::to_string(negatives) + " negative " +
+                        (negatives == 1 ? "entry" : "entries") + ", the first on line " +
+                        std::to_string(negative_line) + ", column " + std::to_string(negative_column) +
+                        "; NMF needs X >= 0 (negative: clip sets them to 0)");
 
     nmfx::Data data;
     data.kind = nmfx::DataKind::dense;
@@ -182,15 +183,24 @@ class Reader {
         if (!trim(first).empty()) break;
         p = nl + 1;
       }
-      if (first.find('\t') != std::string::npos) delim_ = '\t';
-      else if (first.find(',') != std::string::npos) delim_ = ',';
-      else if (first.find(';') != std::string::npos) delim_ = ';';
-      else delim_ = 0;
-    } else if (d == "comma") delim_ = ',';
-    else if (d == "tab") delim_ = '\t';
-    else if (d == "semicolon") delim_ = ';';
-    else if (d == "space") delim_ = 0;
-    else throw nmfx::Error(path_ + ": unknown delimiter '" + d + "'");
+      if (first.find('\t') != std::string::npos)
+        delim_ = '\t';
+      else if (first.find(',') != std::string::npos)
+        delim_ = ',';
+      else if (first.find(';') != std::string::npos)
+        delim_ = ';';
+      else
+        delim_ = 0;
+    } else if (d == "comma")
+      delim_ = ',';
+    else if (d == "tab")
+      delim_ = '\t';
+    else if (d == "semicolon")
+      delim_ = ';';
+    else if (d == "space")
+      delim_ = 0;
+    else
+      throw nmfx::Error(path_ + ": unknown delimiter '" + d + "'");
     delimiter_name_ = delim_ == ',' ? "comma" : delim_ == '\t' ? "tab" : delim_ == ';' ? "semicolon" : "space";
   }
 
@@ -229,8 +239,8 @@ class Reader {
         }
         if (delim_)
           while (pos_ < size && pad(b_[pos_])) ++pos_;
-        const bool line_end = pos_ >= size || b_[pos_] == '\n' ||
-                              (b_[pos_] == '\r' && (pos_ + 1 == size || b_[pos_ + 1] == '\n'));
+        const bool line_end =
+            pos_ >= size || b_[pos_] == '\n' || (b_[pos_] == '\r' && (pos_ + 1 == size || b_[pos_ + 1] == '\n'));
         if (!line_end && !separator(b_[pos_]))
           fail(line_, "column " + std::to_string(fields.size() + 1) + ": text after a closing quote");
       } else {
@@ -267,13 +277,15 @@ class Reader {
     double v = 0;
     const auto r = std::from_chars(s, end, v);
     if (s == end || r.ptr != end || r.ec == std::errc::invalid_argument)
-      fail(f.line, where + "'" + printable(t) + "' is not a number" +
-                       (first_row ? " (a header line? skip_rows: 1 drops it)" : " (a label column? drop_columns drops it)"));
+      fail(f.line,
+           where + "'" + printable(t) + "' is not a number" +
+               (first_row ? " (a header line? skip_rows: 1 drops it)" : " (a label column? drop_columns drops it)"));
     if (r.ec == std::errc::result_out_of_range) {
       v = std::strtod(std::string(s, end).c_str(), nullptr);  // underflow to a subnormal or 0 is kept
       if (!std::isfinite(v)) fail(f.line, where + "'" + printable(t) + "' is out of the range of a double");
     }
-    if (!std::isfinite(v)) fail(f.line, where + "'" + printable(t) + "' is not finite (NaN or Inf); NMF needs a finite X");
+    if (!std::isfinite(v))
+      fail(f.line, where + "'" + printable(t) + "' is not finite (NaN or Inf); NMF needs a finite X");
     return v;
   }
 
@@ -327,9 +339,9 @@ class Reader {
   }
 
   std::string_view b_;
-  std::function<void(std::size_t)> release_;
   const std::string& path_;
   const Options& o_;
+  std::function<void(std::size_t)> release_;
   std::size_t pos_ = 0, line_ = 1;
   char delim_ = ',';
   std::string delimiter_name_;
@@ -365,9 +377,9 @@ nmfx::Data parse_file(const std::string& path, const Options& options) {
   madvise(map, size, MADV_SEQUENTIAL);
   char* base = static_cast<char*>(map);
   const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  return Reader(std::string_view(base, size), path, options, [&](std::size_t upto) {
-           madvise(base, upto / page * page, MADV_DONTNEED);
-         }).run();
+  return Reader(std::string_view(base, size), path, options,
+                [&](std::size_t upto) { madvise(base, upto / page * page, MADV_DONTNEED); })
+      .run();
 }
 
 }  // namespace csv

@@ -142,8 +142,8 @@ class PnmReader {
     img.pixels.resize(width * height);
     const double scale = 1.0 / static_cast<double>(maxval);
     for (std::size_t i = 0; i < width * height; ++i)
-      img.pixels[i] = channels == 1 ? raw[i] * scale
-                                    : luma(raw[3 * i] * scale, raw[3 * i + 1] * scale, raw[3 * i + 2] * scale);
+      img.pixels[i] =
+          channels == 1 ? raw[i] * scale : luma(raw[3 * i] * scale, raw[3 * i + 1] * scale, raw[3 * i + 2] * scale);
     return img;
   }
 
@@ -230,8 +230,8 @@ void check_jpeg(const unsigned char* p, std::size_t n, const std::string& name) 
     while (pos < n && p[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= n) fail(name, truncated);
     const unsigned char m = p[pos++];
-    if (m == 0xD9) return;                                    // EOI
-    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;       // TEM, RSTn: no length
+    if (m == 0xD9) return;                                // EOI
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // TEM, RSTn: no length
     if (m == 0x00 || m == 0xD8) corrupt("unexpected marker", pos - 2);
     if (n - pos < 2) fail(name, truncated);
     const std::size_t len = (std::size_t(p[pos]) << 8) | p[pos + 1];
@@ -291,9 +291,9 @@ void check_jpeg(const unsigned char* p, std::size_t n, const std::string& name) 
         if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) {
           pos += 2;  // stuffed byte or restart marker
         } else if (next == 0xFF) {
-          ++pos;     // fill byte
+          ++pos;  // fill byte
         } else {
-          break;     // a marker: the outer loop reads it
+          break;  // a marker: the outer loop reads it
         }
       }
     }
@@ -395,12 +395,24 @@ GrayImage resize(const GrayImage& image, std::size_t h, std::size_t w, Filter fi
   }
   stbir_filter f = STBIR_FILTER_DEFAULT;
   switch (filter) {
-    case Filter::automatic: f = STBIR_FILTER_DEFAULT; break;
-    case Filter::box: f = STBIR_FILTER_BOX; break;
-    case Filter::triangle: f = STBIR_FILTER_TRIANGLE; break;
-    case Filter::cubic_bspline: f = STBIR_FILTER_CUBICBSPLINE; break;
-    case Filter::catmull_rom: f = STBIR_FILTER_CATMULLROM; break;
-    case Filter::mitchell: f = STBIR_FILTER_MITCHELL; break;
+    case Filter::automatic:
+      f = STBIR_FILTER_DEFAULT;
+      break;
+    case Filter::box:
+      f = STBIR_FILTER_BOX;
+      break;
+    case Filter::triangle:
+      f = STBIR_FILTER_TRIANGLE;
+      break;
+    case Filter::cubic_bspline:
+      f = STBIR_FILTER_CUBICBSPLINE;
+      break;
+    case Filter::catmull_rom:
+      f = STBIR_FILTER_CATMULLROM;
+      break;
+    case Filter::mitchell:
+      f = STBIR_FILTER_MITCHELL;
+      break;
   }
   std::vector<float> in(image.pixels.begin(), image.pixels.end());
   std::vector<float> out(h * w);

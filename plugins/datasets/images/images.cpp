@@ -81,8 +81,9 @@ class Images final : public nmfx::Dataset {
         data.dense = nmfx::Matrix::from_shape({h * w, n});
       } else if (img.height != h || img.width != w) {
         throw nmfx::Error(name + ": the image is " + std::to_string(img.height) + "x" + std::to_string(img.width) +
-                          " (height x width)" + (crop_.first > 0 ? " after cropping" : "") + ", but the first image (" + files[0] + ") is " +
-                          std::to_string(h) + "x" + std::to_string(w) + "; set size: HxW to resize every image");
+                          " (height x width)" + (crop_.first > 0 ? " after cropping" : "") + ", but the first image (" +
+                          files[0] + ") is " + std::to_string(h) + "x" + std::to_string(w) +
+                          "; set size: HxW to resize every image");
       }
       double* x = data.dense.data();
       for (std::size_t k = 0; k < h * w; ++k) x[k * n + j] = img.pixels[k];
@@ -162,7 +163,8 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Dataset, Images>(
       "images", "1.0.0", "X from a folder tree of PGM, PNG or JPEG images: one grayscale image per column");
   d.params = {
-      nmfx::param_path("path", "folder of images, searched recursively (e.g. lfw/ with lfw/Name/Name_0001.jpg), or one image file"),
+      nmfx::param_path(
+          "path", "folder of images, searched recursively (e.g. lfw/ with lfw/Name/Name_0001.jpg), or one image file"),
       nmfx::param_string("extensions", "pgm,pnm,ppm,png,jpg,jpeg",
                          "comma-separated file name endings to read, case-insensitive; empty reads every file"),
       nmfx::param_string("pattern", "",

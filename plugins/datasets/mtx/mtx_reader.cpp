@@ -136,8 +136,8 @@ class Reader {
     nmfx::Data data = array_ ? read_array() : read_coordinate();
     string_view extra;
     if (lines_.next_content(extra))
-      fail("more data than the size line (line " + std::to_string(size_line_) + ") declares: '" +
-           printable(extra) + "'");
+      fail("more data than the size line (line " + std::to_string(size_line_) + ") declares: '" + printable(extra) +
+           "'");
     if (negatives_ && !o_.clip_negative)
       fail_file(std::to_string(negatives_) + " negative " + (negatives_ == 1 ? "entry" : "entries") +
                 ", the first on line " + std::to_string(first_negative_line_) + " at " + first_negative_at_ +
@@ -168,23 +168,26 @@ class Reader {
     if (t.empty() || lower(t[0]) != "%%matrixmarket")
       fail(std::string("not a Matrix Market file: the first line must be ") + usage);
     if (t.size() != 5) fail(std::string("the header must have 5 words, ") + usage);
-    if (lower(t[1]) != "matrix")
-      fail("object '" + printable(t[1]) + "' is not supported: only 'matrix' (not vectors)");
+    if (lower(t[1]) != "matrix") fail("object '" + printable(t[1]) + "' is not supported: only 'matrix' (not vectors)");
     const std::string format = lower(t[2]);
     field_ = lower(t[3]);
     const std::string symmetry = lower(t[4]);
-    if (format == "array") array_ = true;
-    else if (format != "coordinate") fail("format '" + printable(t[2]) + "' is neither coordinate nor array");
-    if (field_ == "complex")
-      fail("complex matrices are not supported (NMF needs a real X)");
+    if (format == "array")
+      array_ = true;
+    else if (format != "coordinate")
+      fail("format '" + printable(t[2]) + "' is neither coordinate nor array");
+    if (field_ == "complex") fail("complex matrices are not supported (NMF needs a real X)");
     if (field_ != "real" && field_ != "integer" && field_ != "pattern")
       fail("field '" + printable(t[3]) + "' is not one of real, integer, pattern");
     if (field_ == "pattern" && array_) fail("field pattern is only valid for coordinate files");
-    if (symmetry == "symmetric") symmetric_ = true;
+    if (symmetry == "symmetric")
+      symmetric_ = true;
     else if (symmetry == "skew-symmetric")
       fail("skew-symmetric matrices are not supported: the mirrored entries are negated, and NMF needs X >= 0");
-    else if (symmetry == "hermitian") fail("hermitian matrices are not supported (they are complex)");
-    else if (symmetry != "general") fail("symmetry '" + printable(t[4]) + "' is not one of general, symmetric");
+    else if (symmetry == "hermitian")
+      fail("hermitian matrices are not supported (they are complex)");
+    else if (symmetry != "general")
+      fail("symmetry '" + printable(t[4]) + "' is not one of general, symmetric");
   }
 
   void size_line() {
@@ -194,16 +197,17 @@ class Reader {
     const auto t = split(line);
     const std::size_t want = array_ ? 2 : 3;
     const char* what = array_ ? "'rows columns'" : "'rows columns entries'";
-    if (t.size() != want) fail(std::string("the size line must be ") + what + ", found " + std::to_string(t.size()) + " fields");
+    if (t.size() != want)
+      fail(std::string("the size line must be ") + what + ", found " + std::to_string(t.size()) + " fields");
     std::uint64_t v[3] = {0, 0, 0};
     for (std::size_t k = 0; k < want; ++k)
-      if (!parse_unsigned(t[k], v[k]))
-        fail("size '" + printable(t[k]) + "' is not a nonnegative integer");
+      if (!parse_unsigned(t[k], v[k])) fail("size '" + printable(t[k]) + "' is not a nonnegative integer");
     M_ = v[0];
     N_ = v[1];
     declared_ = v[2];
     if (M_ == 0 || N_ == 0)
-      fail("the matrix is empty (" + std::to_string(M_) + " x " + std::to_string(N_) + "); NMF needs at least one row and one column");
+      fail("the matrix is empty (" + std::to_string(M_) + " x " + std::to_string(N_) +
+           "); NMF needs at least one row and one column");
     if (M_ > o_.max_dim || N_ > o_.max_dim)
       fail("shape " + std::to_string(M_) + " x " + std::to_string(N_) + " is too large (at most " +
            std::to_string(o_.max_dim) + " rows and columns)");
@@ -299,7 +303,9 @@ class Reader {
       data.dense = nmfx::Matrix::from_shape({M_, N_});
       data.dense.fill(0.0);
       double* x = data.dense.data();
-      entries(pattern, [&](std::uint32_t i, std::uint32_t j, double v) { x[std::size_t{i} * N_ + j] += v; });  // duplicates summed
+      entries(pattern, [&](std::uint32_t i, std::uint32_t j, double v) {
+        x[std::size_t{i} * N_ + j] += v;
+      });  // duplicates summed
       return data;
     }
 

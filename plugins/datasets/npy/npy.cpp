@@ -134,7 +134,8 @@ class Npy final : public nmfx::Dataset {
         nmfx::npy_convert(h, raw.data(), entries, values.data());
         for (std::size_t e = 0; e < entries; ++e) place.next(values[e], checks, clip_);
         pending = avail - entries * h.item;
-        std::copy(raw.begin() + static_cast<long>(entries * h.item), raw.begin() + static_cast<long>(avail), raw.begin());
+        std::copy(raw.begin() + static_cast<long>(entries * h.item), raw.begin() + static_cast<long>(avail),
+                  raw.begin());
         read += entries * h.item;
         if (n < want || want == 0) {
           read += pending;
@@ -180,9 +181,8 @@ class Npy final : public nmfx::Dataset {
     x.c = resolve_slice("cols", cols_, x.N);
     if (x.r.begin == x.r.end || x.c.begin == x.c.end)
       throw nmfx::Error(path_ + ": rows '" + rows_ + "' and cols '" + cols_ + "' select " +
-                        std::to_string(x.r.end - x.r.begin) + " x " + std::to_string(x.c.end - x.c.begin) +
-                        " of the " + std::to_string(x.M) + " x " + std::to_string(x.N) +
-                        " matrix; NMF needs at least one of each");
+                        std::to_string(x.r.end - x.r.begin) + " x " + std::to_string(x.c.end - x.c.begin) + " of the " +
+                        std::to_string(x.M) + " x " + std::to_string(x.N) + " matrix; NMF needs at least one of each");
     return x;
   }
 

@@ -28,15 +28,24 @@ std::uint64_t u64(const std::string& b, std::size_t at) {
 
 const char* method_name(unsigned method) {
   switch (method) {
-    case 1: return " (shrink)";
-    case 6: return " (implode)";
-    case 9: return " (deflate64)";
-    case 12: return " (bzip2)";
-    case 14: return " (lzma)";
-    case 93: return " (zstandard)";
-    case 95: return " (xz)";
-    case 99: return " (AES encryption)";
-    default: return "";
+    case 1:
+      return " (shrink)";
+    case 6:
+      return " (implode)";
+    case 9:
+      return " (deflate64)";
+    case 12:
+      return " (bzip2)";
+    case 14:
+      return " (lzma)";
+    case 93:
+      return " (zstandard)";
+    case 95:
+      return " (xz)";
+    case 99:
+      return " (AES encryption)";
+    default:
+      return "";
   }
 }
 
@@ -138,8 +147,8 @@ std::string extract(const std::string& b, const Member& m, const std::string& pa
     return fail("the local header names another member (corrupt archive)");
   const std::size_t start = m.offset + 30 + name_len + extra_len;
   if (size - start < m.compressed)
-    return fail("truncated data: " + std::to_string(m.compressed) + " bytes declared, " +
-                std::to_string(size - start) + " left in the archive");
+    return fail("truncated data: " + std::to_string(m.compressed) + " bytes declared, " + std::to_string(size - start) +
+                " left in the archive");
 
   std::string out;
   if (m.method == 0) {
@@ -149,8 +158,8 @@ std::string extract(const std::string& b, const Member& m, const std::string& pa
     // Deflate cannot expand data more than about 1032 to 1: a larger declared size is corrupt, and
     // refusing it keeps a hostile size from reserving memory.
     if (m.size / 1032 > m.compressed + 1)
-      return fail("declared size " + std::to_string(m.size) + " is impossible for " +
-                  std::to_string(m.compressed) + " deflated bytes (corrupt archive)");
+      return fail("declared size " + std::to_string(m.size) + " is impossible for " + std::to_string(m.compressed) +
+                  " deflated bytes (corrupt archive)");
     out.resize(m.size);
     z_stream z{};
     if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return fail("cannot start zlib");
@@ -174,8 +183,9 @@ std::string extract(const std::string& b, const Member& m, const std::string& pa
     if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_MEM_ERROR || rc == Z_STREAM_ERROR)
       return fail("corrupt deflate data (" + (msg.empty() ? "zlib error " + std::to_string(rc) : msg) + ")");
     if (rc != Z_STREAM_END)
-      return fail(out_left == 0 && in_left > 0 ? "inflates to more than its declared " + std::to_string(m.size) + " bytes"
-                                               : "truncated deflate data");
+      return fail(out_left == 0 && in_left > 0
+                      ? "inflates to more than its declared " + std::to_string(m.size) + " bytes"
+                      : "truncated deflate data");
     if (out_left != 0)
       return fail("inflates to " + std::to_string(m.size - out_left) + " bytes, not its declared " +
                   std::to_string(m.size));

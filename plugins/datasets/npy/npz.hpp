@@ -15,7 +15,7 @@ bool is_zip(const std::string& bytes);
 
 struct Member {
   std::string name;
-  std::size_t offset = 0;             ///< of its local header
+  std::size_t offset = 0;  ///< of its local header
   std::size_t compressed = 0, size = 0;
   unsigned method = 0, flags = 0;
   unsigned long crc = 0;

@@ -24,10 +24,14 @@ enum class Format { movielens_tab, movielens_dat, movielens_csv, csv };
 
 const char* name_of(Format f) {
   switch (f) {
-    case Format::movielens_tab: return "movielens_tab";
-    case Format::movielens_dat: return "movielens_dat";
-    case Format::movielens_csv: return "movielens_csv";
-    case Format::csv: return "csv";
+    case Format::movielens_tab:
+      return "movielens_tab";
+    case Format::movielens_dat:
+      return "movielens_dat";
+    case Format::movielens_csv:
+      return "movielens_csv";
+    case Format::csv:
+      return "csv";
   }
   return "?";
 }
@@ -161,9 +165,7 @@ Format read_ratings(const std::string& path, const std::string& format_param, Ad
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    auto fail = [&](const std::string& what) {
-      throw nmfx::Error(path + ":" + std::to_string(line_no) + ": " + what);
-    };
+    auto fail = [&](const std::string& what) { throw nmfx::Error(path + ":" + std::to_string(line_no) + ": " + what); };
     if (first && detect) {
       if (line.find("::") != std::string_view::npos) {
         format = Format::movielens_dat;
@@ -190,10 +192,13 @@ Format read_ratings(const std::string& path, const std::string& format_param, Ad
     if (header_allowed && n > 0 && !parse_int(fields[0], user)) continue;  // header line
     const std::size_t min_fields = 3, max_fields = format == Format::csv ? 3 : 8;
     if (n < min_fields || n > max_fields || (format != Format::csv && n == 8))
-      fail("expected " + std::string(format == Format::csv ? "3 fields (row,col,value)" : "user, item, rating[, timestamp]") +
+      fail("expected " +
+           std::string(format == Format::csv ? "3 fields (row,col,value)" : "user, item, rating[, timestamp]") +
            " separated by " +
-           (format == Format::movielens_dat ? "'::'" : format == Format::movielens_tab ? "tabs" : "','") + ", got " +
-           std::to_string(n) + " field" + (n == 1 ? "" : "s") + " (format " + name_of(format) + ")");
+           (format == Format::movielens_dat   ? "'::'"
+            : format == Format::movielens_tab ? "tabs"
+                                              : "','") +
+           ", got " + std::to_string(n) + " field" + (n == 1 ? "" : "s") + " (format " + name_of(format) + ")");
     if (!parse_int(fields[0], user)) fail("user id '" + std::string(fields[0]) + "' is not an integer");
     if (!parse_int(fields[1], item)) fail("item id '" + std::string(fields[1]) + "' is not an integer");
     double rating;
@@ -327,7 +332,12 @@ nmfx::PluginDescriptor describe() {
       "a rating file (MovieLens u.data, ratings.dat, ratings.csv, or row,col,value CSV) as observed entries with a "
       "train/test split");
   d.data_kinds = {nmfx::DataKind::observed};
-  nmfx::ParamSpec test_path{"test_path", nmfx::ParamType::path, "", {}, {}, {},
+  nmfx::ParamSpec test_path{"test_path",
+                            nmfx::ParamType::path,
+                            "",
+                            {},
+                            {},
+                            {},
                             "a separate file of test ratings (e.g. MovieLens ua.test); then the main file is all "
                             "training and test_fraction is ignored; unknown user or item ids are dropped and counted"};
   d.params = {
@@ -335,7 +345,8 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_choice("format", "auto", {"auto", "movielens_tab", "movielens_dat", "movielens_csv", "csv"},
                          "auto detects from the first line: '::' dat, tab tab, ',' with a userId header or 4 fields "
                          "movielens_csv, else csv (row,col,value)"),
-      nmfx::param_real("test_fraction", 0.2, "fraction of the ratings held out for testing, chosen at random", 0.0, 1.0),
+      nmfx::param_real("test_fraction", 0.2, "fraction of the ratings held out for testing, chosen at random", 0.0,
+                       1.0),
       nmfx::param_int("seed", 0, "seed of the random split (independent of the run's seed)", 0),
       test_path,
       nmfx::param_choice("ids", "first_seen", {"first_seen", "sorted"},

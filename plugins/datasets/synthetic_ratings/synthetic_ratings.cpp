@@ -102,8 +102,9 @@ std::vector<std::size_t> user_counts(const std::vector<double>& w, std::size_t t
     sum += out[k];
     remainder[k] = {v - std::floor(v), static_cast<std::uint32_t>(k)};
   }
-  std::sort(remainder.begin(), remainder.end(),
-            [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::sort(remainder.begin(), remainder.end(), [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
   for (std::size_t k = 0; sum < total && k < n; ++k)
     if (out[remainder[k].second] < cap) ++out[remainder[k].second], ++sum;
   return out;
@@ -130,8 +131,10 @@ class SyntheticRatings final : public nmfx::Dataset {
                         " users with at most " + std::to_string(std::min(cap, N)) +
                         " each (max_user_fraction x items); lower ratings or raise max_user_fraction");
     if (total < M * min_count)
-      throw nmfx::Error("synthetic_ratings: " + std::to_string(total) + " ratings are fewer than users x "
-                        "min_user_ratings = " + std::to_string(M * min_count));
+      throw nmfx::Error("synthetic_ratings: " + std::to_string(total) +
+                        " ratings are fewer than users x "
+                        "min_user_ratings = " +
+                        std::to_string(M * min_count));
     nmfx::Rng rng(static_cast<std::uint64_t>(p_.integer("seed")));
 
     // Who rated what: user activity and item popularity follow power laws.
@@ -300,7 +303,8 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_real("rating_step", 0.5, "ratings are rounded to rating_min + a multiple of this (with round)", 0.0),
       nmfx::param_bool("round", true, "round the ratings to the scale's steps"),
       nmfx::param_real("user_exponent", 0.85,
-                       "user activity: the r-th most active user's share of ratings is proportional to r^-exponent", 0.0),
+                       "user activity: the r-th most active user's share of ratings is proportional to r^-exponent",
+                       0.0),
       nmfx::param_real("item_exponent", 1.4,
                        "item popularity: the r-th most popular item is drawn with probability proportional to "
                        "(r + item_offset)^-exponent",
@@ -311,7 +315,8 @@ nmfx::PluginDescriptor describe() {
                        0.0),
       nmfx::param_int("min_user_ratings", 20, "every user has at least this many ratings (MovieLens: 20)", 0),
       nmfx::param_real("max_user_fraction", 0.7, "no user rates more than this fraction of the items", 0.0, 1.0),
-      nmfx::param_real("test_fraction", 0.2, "fraction of the ratings held out for testing, chosen at random", 0.0, 1.0),
+      nmfx::param_real("test_fraction", 0.2, "fraction of the ratings held out for testing, chosen at random", 0.0,
+                       1.0),
       nmfx::param_int("seed", 0, "seeds the pattern, the planted model, the noise and the split", 0),
   };
   return d;

@@ -113,7 +113,8 @@ Corpus CorpusBuilder::finish(const std::string& source) {
     candidates.erase(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(drop));
     if (o_.max_features > 0 && candidates.size() > o_.max_features) candidates.resize(o_.max_features);
   }
-  std::sort(candidates.begin(), candidates.end(), [&](std::uint32_t a, std::uint32_t b) { return terms_[a] < terms_[b]; });
+  std::sort(candidates.begin(), candidates.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return terms_[a] < terms_[b]; });
   if (candidates.empty())
     throw nmfx::Error(source + ": no term is left after filtering (" + num(terms_.size()) + " distinct terms in " +
                       num(n) + " documents; min_df = " + fmt(o_.min_df) + ", max_df = " + fmt(o_.max_df) +

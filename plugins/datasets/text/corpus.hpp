@@ -24,8 +24,8 @@ struct Options {
   bool lowercase = true;       ///< ASCII lowercasing of every token
   std::size_t min_length = 2;  ///< shorter tokens are dropped
   std::unordered_set<std::string> stop_words;
-  double min_df = 1;           ///< < 1: fraction of documents; >= 1: integer count
-  double max_df = 1;           ///< <= 1: fraction of documents; > 1: integer count
+  double min_df = 1;  ///< < 1: fraction of documents; >= 1: integer count
+  double max_df = 1;  ///< <= 1: fraction of documents; > 1: integer count
   std::size_t drop_most_frequent = 0;
   std::size_t max_features = 0;  ///< 0: all
   bool tfidf = false;
@@ -73,8 +73,8 @@ struct Corpus {
   std::vector<std::string> documents;   ///< column order
   std::vector<std::string> dropped_empty;
   std::size_t documents_read = 0;
-  std::size_t tokens = 0;                ///< tokens counted (after the stop words)
-  std::size_t distinct_terms = 0;        ///< before the vocabulary filters
+  std::size_t tokens = 0;          ///< tokens counted (after the stop words)
+  std::size_t distinct_terms = 0;  ///< before the vocabulary filters
   std::vector<std::string> dropped_most_frequent;
 };
 

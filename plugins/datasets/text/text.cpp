@@ -61,7 +61,9 @@ nmfx_text::Options options_from(const nmfx::Params& p) {
   const std::string norm = p.str("norm");
   o.norm = norm == "l1" ? nmfx_text::Norm::l1 : norm == "l2" ? nmfx_text::Norm::l2 : nmfx_text::Norm::none;
   const std::string empty = p.str("empty_documents");
-  o.empty = empty == "drop" ? nmfx_text::Empty::drop : empty == "keep" ? nmfx_text::Empty::keep : nmfx_text::Empty::error;
+  o.empty = empty == "drop"   ? nmfx_text::Empty::drop
+            : empty == "keep" ? nmfx_text::Empty::keep
+                              : nmfx_text::Empty::error;
   const std::string stop = p.str("stop_words");
   if (stop == "english") {
     for (const auto& w : nmfx_text::english_stop_words()) o.stop_words.insert(w);
@@ -69,7 +71,8 @@ nmfx_text::Options options_from(const nmfx::Params& p) {
     const std::string file = p.str("stop_words_file");
     std::error_code ec;
     if (file.empty() || fs::is_directory(file, ec))
-      throw nmfx::Error("stop_words: file needs stop_words_file, the path of a file of stop words (got '" + file + "')");
+      throw nmfx::Error("stop_words: file needs stop_words_file, the path of a file of stop words (got '" + file +
+                        "')");
     const std::string text = nmfx::read_file_maybe_gz(file);
     nmfx_text::check_text(text, file);
     // Words separated by whitespace; '#' starts a comment to the end of the line.
@@ -92,7 +95,10 @@ nmfx_text::Options options_from(const nmfx::Params& p) {
 class Text final : public nmfx::Dataset {
  public:
   explicit Text(const nmfx::Params& p)
-      : params_(p), path_(p.str("path")), extensions_(split_extensions(p.str("extensions"))), options_(options_from(p)) {}
+      : params_(p),
+        path_(p.str("path")),
+        extensions_(split_extensions(p.str("extensions"))),
+        options_(options_from(p)) {}
 
   nmfx::Data load() override {
     nmfx_text::CorpusBuilder builder(options_);
@@ -123,16 +129,17 @@ class Text final : public nmfx::Dataset {
     data.kind = nmfx::DataKind::sparse;
     data.sparse = std::move(c.X);
     const bool tfidf = params_.boolean("tfidf");
-    data.info = {{"path", path_},
-                 {"layout", layout},
-                 {"shape", {data.sparse.rows, data.sparse.cols}},
-                 {"values", std::string(tfidf ? "tf-idf: count * (ln((1 + N) / (1 + df)) + 1)" : "counts") +
-                                (params_.str("norm") == "none" ? "" : ", columns " + params_.str("norm") + "-normalised")},
-                 {"documents_read", c.documents_read},
-                 {"tokens", c.tokens},
-                 {"distinct_terms", c.distinct_terms},
-                 {"vocabulary", std::move(c.vocabulary)},
-                 {"documents", std::move(c.documents)}};
+    data.info = {
+        {"path", path_},
+        {"layout", layout},
+        {"shape", {data.sparse.rows, data.sparse.cols}},
+        {"values", std::string(tfidf ? "tf-idf: count * (ln((1 + N) / (1 + df)) + 1)" : "counts") +
+                       (params_.str("norm") == "none" ? "" : ", columns " + params_.str("norm") + "-normalised")},
+        {"documents_read", c.documents_read},
+        {"tokens", c.tokens},
+        {"distinct_terms", c.distinct_terms},
+        {"vocabulary", std::move(c.vocabulary)},
+        {"documents", std::move(c.documents)}};
     if (!c.dropped_empty.empty()) data.info["dropped_empty_documents"] = std::move(c.dropped_empty);
     if (!c.dropped_most_frequent.empty()) data.info["dropped_most_frequent"] = std::move(c.dropped_most_frequent);
     nmfx::apply_common_options(data, params_);
@@ -173,28 +180,48 @@ class Text final : public nmfx::Dataset {
 
 nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Dataset, Text>(
-      "text", "1.0.0", "X = term-document counts (terms x documents, sparse) of a folder of documents or a file of lines");
+      "text", "1.0.0",
+      "X = term-document counts (terms x documents, sparse) of a folder of documents or a file of lines");
   d.data_kinds = {nmfx::DataKind::sparse};
-  nmfx::ParamSpec stop_file{"stop_words_file", nmfx::ParamType::path, "", {}, {}, {},
+  nmfx::ParamSpec stop_file{"stop_words_file",
+                            nmfx::ParamType::path,
+                            "",
+                            {},
+                            {},
+                            {},
                             "with stop_words: file, the file of stop words (whitespace-separated, '#' comments)"};
   d.params = {
-      nmfx::param_path("path", "folder of documents (one file each, searched recursively) or a file of one document per line (.gz allowed)"),
-      nmfx::param_string("extensions", "", "folder only: comma-separated file name endings to read (e.g. txt,txt.gz); empty reads every file"),
-      nmfx::param_choice("token_pattern", "letters", {"letters", "alnum"},
-                         "tokens are maximal runs of ASCII letters [A-Za-z]+ (letters) or letters and digits [A-Za-z0-9]+ (alnum)"),
+      nmfx::param_path(
+          "path",
+          "folder of documents (one file each, searched recursively) or a file of one document per line (.gz allowed)"),
+      nmfx::param_string(
+          "extensions", "",
+          "folder only: comma-separated file name endings to read (e.g. txt,txt.gz); empty reads every file"),
+      nmfx::param_choice(
+          "token_pattern", "letters", {"letters", "alnum"},
+          "tokens are maximal runs of ASCII letters [A-Za-z]+ (letters) or letters and digits [A-Za-z0-9]+ (alnum)"),
       nmfx::param_int("min_length", 2, "drop tokens shorter than this (2, as scikit-learn's default token pattern)", 1),
       nmfx::param_bool("lowercase", true, "lowercase tokens (ASCII) before everything else"),
-      nmfx::param_choice("stop_words", "english", {"none", "english", "file"},
-                         "drop stop words: english is scikit-learn's list of 318 words (Glasgow), file reads stop_words_file"),
+      nmfx::param_choice(
+          "stop_words", "english", {"none", "english", "file"},
+          "drop stop words: english is scikit-learn's list of 318 words (Glasgow), file reads stop_words_file"),
       stop_file,
-      nmfx::param_real("min_df", 1, "keep terms in at least this many documents (>= 1, an integer) or this fraction of them (< 1)", 0),
-      nmfx::param_real("max_df", 1.0, "keep terms in at most this fraction of the documents (<= 1) or this many (> 1, an integer)", 0),
-      nmfx::param_int("drop_most_frequent", 0, "then drop the k most frequent terms (by total count; ties alphabetical)", 0),
-      nmfx::param_int("max_features", 0, "then keep the k most frequent terms (by total count; ties alphabetical); 0 keeps all", 0),
-      nmfx::param_bool("tfidf", false, "weight counts by scikit-learn's smooth idf: count * (ln((1 + N) / (1 + df)) + 1)"),
-      nmfx::param_choice("norm", "none", {"none", "l1", "l2"}, "then scale each document (column) to unit l1 or l2 norm"),
-      nmfx::param_choice("empty_documents", "error", {"error", "drop", "keep"},
-                         "documents left with no term: error names the first; drop skips them; keep makes zero columns"),
+      nmfx::param_real("min_df", 1,
+                       "keep terms in at least this many documents (>= 1, an integer) or this fraction of them (< 1)",
+                       0),
+      nmfx::param_real("max_df", 1.0,
+                       "keep terms in at most this fraction of the documents (<= 1) or this many (> 1, an integer)", 0),
+      nmfx::param_int("drop_most_frequent", 0,
+                      "then drop the k most frequent terms (by total count; ties alphabetical)", 0),
+      nmfx::param_int("max_features", 0,
+                      "then keep the k most frequent terms (by total count; ties alphabetical); 0 keeps all", 0),
+      nmfx::param_bool("tfidf", false,
+                       "weight counts by scikit-learn's smooth idf: count * (ln((1 + N) / (1 + df)) + 1)"),
+      nmfx::param_choice("norm", "none", {"none", "l1", "l2"},
+                         "then scale each document (column) to unit l1 or l2 norm"),
+      nmfx::param_choice(
+          "empty_documents", "error", {"error", "drop", "keep"},
+          "documents left with no term: error names the first; drop skips them; keep makes zero columns"),
   };
   for (auto& c : nmfx::common_dataset_params()) d.params.push_back(c);
   return d;

@@ -148,9 +148,9 @@ class Frobenius final : public nmfx::Loss {
     if (X.rows() != M_ || X.cols() != N_ || W.shape(0) != M_ || W.shape(1) != L_ || H.shape(0) != L_ ||
         H.shape(1) != N_)
       throw nmfx::Error(std::string("frobenius ") + where + ": X " + std::to_string(X.rows()) + "x" +
-                        std::to_string(X.cols()) + ", W " + shape(W) +
-                        ", H " + shape(H) + " do not match the prepared " + std::to_string(M_) + "x" +
-                        std::to_string(N_) + " at rank " + std::to_string(L_));
+                        std::to_string(X.cols()) + ", W " + shape(W) + ", H " + shape(H) +
+                        " do not match the prepared " + std::to_string(M_) + "x" + std::to_string(N_) + " at rank " +
+                        std::to_string(L_));
     if (observed_ && L_ > 256)
       throw nmfx::Error(std::string("frobenius ") + where + ": observed data supports rank <= 256, got " +
                         std::to_string(L_));

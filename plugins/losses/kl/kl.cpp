@@ -330,9 +330,9 @@ class Kl final : public nmfx::Loss {
     if (X.rows() != M_ || X.cols() != N_ || W.shape(0) != M_ || W.shape(1) != L_ || H.shape(0) != L_ ||
         H.shape(1) != N_)
       throw nmfx::Error(std::string("kl ") + where + ": X " + std::to_string(X.rows()) + "x" +
-                        std::to_string(X.cols()) + ", W " + shape(W) + ", H " +
-                        shape(H) + " do not match the prepared " + std::to_string(M_) + "x" +
-                        std::to_string(N_) + " at rank " + std::to_string(L_));
+                        std::to_string(X.cols()) + ", W " + shape(W) + ", H " + shape(H) +
+                        " do not match the prepared " + std::to_string(M_) + "x" + std::to_string(N_) + " at rank " +
+                        std::to_string(L_));
   }
   static std::string shape(const nmfx::Matrix& A) {
     return std::to_string(A.shape(0)) + "x" + std::to_string(A.shape(1));
@@ -345,15 +345,14 @@ class Kl final : public nmfx::Loss {
   std::size_t block_rows_ = 1, block_cols_ = 1;
   std::vector<Block> row_blocks_, col_blocks_;  // per thread
   Block row_tail_, col_tail_;                   // the last, shorter block
-  std::vector<double> sums_;  // row sums of H or column sums of W
+  std::vector<double> sums_;                    // row sums of H or column sums of W
   // Sparse X only.
-  nmfx::Matrix Ht_, XtW_;               // H^T (N x L); R^T W (N x L)
-  std::vector<double> row_sums_;        // per-row (sparse) or per-block (dense) parts of the value
+  nmfx::Matrix Ht_, XtW_;         // H^T (N x L); R^T W (N x L)
+  std::vector<double> row_sums_;  // per-row (sparse) or per-block (dense) parts of the value
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Loss, Kl>("kl", "1.0.0",
-                                          "generalized Kullback-Leibler divergence D(X || WH)");
+  auto d = nmfx::describe<nmfx::Loss, Kl>("kl", "1.0.0", "generalized Kullback-Leibler divergence D(X || WH)");
   d.params = {};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   return d;

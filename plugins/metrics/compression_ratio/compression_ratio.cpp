@@ -11,9 +11,8 @@ class CompressionRatio final : public nmfx::Metric {
   nmfx::Values evaluate(const nmfx::MetricContext& c) override {
     const double M = static_cast<double>(c.X.rows()), N = static_cast<double>(c.X.cols());
     const double L = static_cast<double>(c.W.shape(1));
-    return {{"compression_ratio", (M + N) * L / (M * N)},
-            {"bytes_factors", 8.0 * (M + N) * L},
-            {"bytes_X", 8.0 * M * N}};
+    return {
+        {"compression_ratio", (M + N) * L / (M * N)}, {"bytes_factors", 8.0 * (M + N) * L}, {"bytes_X", 8.0 * M * N}};
   }
 };
 

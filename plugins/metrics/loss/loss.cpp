@@ -22,8 +22,8 @@ class LossMetric final : public nmfx::Metric {
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Metric, LossMetric>("loss", "1.0.0",
-                                                    "value of the cell's loss or of any other loss plugin");
+  auto d =
+      nmfx::describe<nmfx::Metric, LossMetric>("loss", "1.0.0", "value of the cell's loss or of any other loss plugin");
   d.params = {
       nmfx::param_string("of", "", "name of the loss plugin to evaluate; empty means the cell's own loss"),
   };

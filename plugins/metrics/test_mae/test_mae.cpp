@@ -8,7 +8,6 @@
 
 namespace {
 
-
 class TestMae final : public nmfx::Metric {
  public:
   explicit TestMae(const nmfx::Params& p) : clip_(p.boolean("clip")) {}
@@ -25,7 +24,8 @@ class TestMae final : public nmfx::Metric {
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Metric, TestMae>("test_mae", "1.0.0", "mean over the test entries of |r - w_u.h_i| (ratings)");
+  auto d = nmfx::describe<nmfx::Metric, TestMae>("test_mae", "1.0.0",
+                                                 "mean over the test entries of |r - w_u.h_i| (ratings)");
   d.params = nmfx_rating_errors::params();
   d.data_kinds = {nmfx::DataKind::observed};
   return d;

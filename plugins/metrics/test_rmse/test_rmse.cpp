@@ -8,7 +8,6 @@
 
 namespace {
 
-
 class TestRmse final : public nmfx::Metric {
  public:
   explicit TestRmse(const nmfx::Params& p) : clip_(p.boolean("clip")) {}
@@ -25,7 +24,8 @@ class TestRmse final : public nmfx::Metric {
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Metric, TestRmse>("test_rmse", "1.0.0", "sqrt(mean over the test entries of (r - w_u.h_i)^2) (ratings)");
+  auto d = nmfx::describe<nmfx::Metric, TestRmse>("test_rmse", "1.0.0",
+                                                  "sqrt(mean over the test entries of (r - w_u.h_i)^2) (ratings)");
   d.params = nmfx_rating_errors::params();
   d.data_kinds = {nmfx::DataKind::observed};
   return d;

@@ -32,7 +32,8 @@ class TrainRmse final : public nmfx::Metric {
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Metric, TrainRmse>("train_rmse", "1.0.0", "sqrt(mean over the training entries of (r - w_u.h_i)^2) (ratings)");
+  auto d = nmfx::describe<nmfx::Metric, TrainRmse>("train_rmse", "1.0.0",
+                                                   "sqrt(mean over the training entries of (r - w_u.h_i)^2) (ratings)");
   d.params = nmfx_rating_errors::params();
   d.data_kinds = {nmfx::DataKind::observed};
   return d;

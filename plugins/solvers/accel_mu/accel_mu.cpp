@@ -34,8 +34,8 @@ class AccelMu final : public nmfx::Solver {
     A_H_.resize({L, N});
     C_H_.resize({L, N});
     B_H_.resize({L, L});
-    const nmfx_rho::Rho r = nmfx_rho::rho(static_cast<double>(M), static_cast<double>(N),
-                                          static_cast<double>(L), nmfx_rho::cost_nnz(problem.X));
+    const nmfx_rho::Rho r = nmfx_rho::rho(static_cast<double>(M), static_cast<double>(N), static_cast<double>(L),
+                                          nmfx_rho::cost_nnz(problem.X));
     rho_W_ = r.W_mu;  // eq. 18
     rho_H_ = r.H_mu;  // eq. 19
     inner_W_ = inner_H_ = 0;
@@ -104,7 +104,6 @@ class AccelMu final : public nmfx::Solver {
     }
     return moved;
   }
-
 
   nmfx_accel::InnerLoop loop_;
   double eps_;

@@ -6,7 +6,8 @@
 /// For a symmetric positive (semi)definite C (L x L) and right-hand sides b_j, each ROW of B (K x L),
 /// NnlsBpp::solve finds for every j
 ///
-///     x_j = argmin_{x >= 0} 1/2 x^T C x - b_j^T x        (= argmin_{x>=0} ||A x - y_j||^2 for C = A^T A, b_j = A^T y_j)
+///     x_j = argmin_{x >= 0} 1/2 x^T C x - b_j^T x        (= argmin_{x>=0} ||A x - y_j||^2 for C = A^T A, b_j = A^T
+///     y_j)
 ///
 /// and writes it to ROW j of X (K x L). Rows were chosen because the matrices are row-major: row j of
 /// B is contiguous. The elastic net
@@ -35,7 +36,8 @@ class NnlsBpp {
     std::size_t failed = 0;          ///< rows still infeasible after the 5 L sweep limit (ill-conditioned C)
     std::size_t jittered = 0;        ///< C_FF that needed a diagonal shift to factor (C singular)
     std::size_t fallbacks = 0;       ///< rows re-solved by Lawson-Hanson from their start (failed, or worse than it)
-    std::size_t unconverged = 0;     ///< of those, rows where Lawson-Hanson hit its 3 L limit (x is still >= 0 and no worse)
+    std::size_t unconverged =
+        0;  ///< of those, rows where Lawson-Hanson hit its 3 L limit (x is still >= 0 and no worse)
   };
 
   /// Sizes every workspace for problems with L unknowns and up to max_rhs right-hand sides; solve()
@@ -79,11 +81,10 @@ class NnlsBpp {
   /// give the initial passive sets (Kim & Park's `init`); pass zeros for a cold start.
   Stats solve(const nmfx::Matrix& C, const nmfx::Matrix& B, nmfx::Matrix& X) {
     const std::size_t K = B.shape(0), L = L_;
-    if (C.shape(0) != L || C.shape(1) != L || B.shape(1) != L || X.shape(0) != K || X.shape(1) != L ||
-        K > max_rhs_)
+    if (C.shape(0) != L || C.shape(1) != L || B.shape(1) != L || X.shape(0) != K || X.shape(1) != L || K > max_rhs_)
       throw nmfx::Error("nnls_bpp: C " + shape(C) + ", B " + shape(B) + ", X " + shape(X) +
-                        " do not fit the prepared L = " + std::to_string(L) + ", max_rhs = " +
-                        std::to_string(max_rhs_));
+                        " do not fit the prepared L = " + std::to_string(L) +
+                        ", max_rhs = " + std::to_string(max_rhs_));
     Stats stats;
     // The start, made feasible: the fallback's starting point and the bound the result must not exceed.
     for (std::size_t k = 0; k < K * L; ++k) start_[k] = std::max(X.data()[k], 0.0);
@@ -100,7 +101,7 @@ class NnlsBpp {
       for (std::size_t i = 0; i < L; ++i)
         if (x[i] > 0 && !dead_[i]) m[i / 64] |= std::uint64_t{1} << (i % 64);
       ninf_[j] = static_cast<int>(L) + 1;  // Kim & Park's beta = q + 1
-      backup_[j] = kFullExchanges;        // alpha = 3
+      backup_[j] = kFullExchanges;         // alpha = 3
     }
     for (Work& w : work_) w.factorizations = w.jittered = 0;
     solve_passive(C, B, X, rows_);
@@ -164,9 +165,9 @@ class NnlsBpp {
   struct Work {
     std::vector<double> cx;
     std::vector<std::size_t> set;
-    std::vector<double> factor;  ///< the Cholesky factor of C_FF, k x k row-major (lower triangle)
-    std::vector<double> rhs;     ///< one right-hand side b_F, solved in place
-    std::vector<double> step;    ///< Lawson-Hanson's least-squares solution on its passive set
+    std::vector<double> factor;                       ///< the Cholesky factor of C_FF, k x k row-major (lower triangle)
+    std::vector<double> rhs;                          ///< one right-hand side b_F, solved in place
+    std::vector<double> step;                         ///< Lawson-Hanson's least-squares solution on its passive set
     std::vector<unsigned char> in_passive, excluded;  ///< Lawson-Hanson's passive set, rejected candidates
     std::size_t factorizations = 0, jittered = 0;
     std::string error;  ///< an exception's message, rethrown after the parallel loop
@@ -206,7 +207,7 @@ class NnlsBpp {
                  [&](Work& w, std::size_t t) { feasible_[rows[t]] = !check(C, B, X, rows[t], w); });
   }
 
-  static constexpr int kFullExchanges = 3;     // Kim & Park's alpha
+  static constexpr int kFullExchanges = 3;  // Kim & Park's alpha
   // Relative rounding allowance in the feasibility tests (Kim's code zeroes |x|, |y| < 1e-12
   // absolutely; relative thresholds keep the test independent of the data's scale).
   static constexpr double kTol = 1e-12;
@@ -304,8 +305,9 @@ class NnlsBpp {
       for (std::size_t a = 0; a < k; ++a) G[a * k + a] += shift;
       ++w.factorizations;
       if (cholesky(G, k)) return;
-      if (attempt == 8) throw nmfx::Error("nnls_bpp: C_FF is not positive definite even after a diagonal shift of " +
-                                          std::to_string(shift));
+      if (attempt == 8)
+        throw nmfx::Error("nnls_bpp: C_FF is not positive definite even after a diagonal shift of " +
+                          std::to_string(shift));
       shift = shift == 0 ? 1e-12 * diag : shift * 100;
       if (attempt == 0) ++w.jittered;
     }
@@ -313,7 +315,8 @@ class NnlsBpp {
 
   // y = C x - b on the active set (eqs. 3.3b, 3.9) and the infeasible set V (3.4, step 4 of Algorithm 1):
   // x_i < 0 for i in F, y_i < 0 for i in G. Returns whether V is nonempty; bad_[j] = |V|.
-  NMFX_TARGET_CLONES bool check(const nmfx::Matrix& C, const nmfx::Matrix& B, const nmfx::Matrix& X, std::size_t j, Work& w) {
+  NMFX_TARGET_CLONES bool check(const nmfx::Matrix& C, const nmfx::Matrix& B, const nmfx::Matrix& X, std::size_t j,
+                                Work& w) {
     const std::size_t L = L_;
     double* cx = w.cx.data();
     const double* x = &X(j, 0);
@@ -461,8 +464,8 @@ class NnlsBpp {
     return passive(j, i) ? x < -tau_x_[j] : (!dead_[i] && y < -tau_y_[j]);
   }
 
-  // Steps 5-8 of Algorithm 1 (exchange 3.5, backup rule 3.6): exchange all of V while |V| decreases, or for up to alpha = 3 sweeps
-  // where it does not; then only the largest index of V (Murty's backup rule) until |V| decreases.
+  // Steps 5-8 of Algorithm 1 (exchange 3.5, backup rule 3.6): exchange all of V while |V| decreases, or for up to alpha
+  // = 3 sweeps where it does not; then only the largest index of V (Murty's backup rule) until |V| decreases.
   void exchange(const nmfx::Matrix& X, std::size_t j) {
     const std::size_t L = L_;
     const double* x = &X(j, 0);
@@ -493,10 +496,10 @@ class NnlsBpp {
   }
 
   std::size_t L_ = 0, max_rhs_ = 0, words_ = 0;
-  std::vector<std::uint64_t> mask_;      ///< passive set F of each row, one bit per variable
-  std::vector<double> y_;                ///< y = C x - b per row (zero on F)
-  std::vector<double> tau_x_, tau_y_;    ///< per-row rounding allowances
-  std::vector<int> bad_, ninf_, backup_; ///< |V|, Kim & Park's beta (best |V|) and alpha per row
+  std::vector<std::uint64_t> mask_;       ///< passive set F of each row, one bit per variable
+  std::vector<double> y_;                 ///< y = C x - b per row (zero on F)
+  std::vector<double> tau_x_, tau_y_;     ///< per-row rounding allowances
+  std::vector<int> bad_, ninf_, backup_;  ///< |V|, Kim & Park's beta (best |V|) and alpha per row
   std::vector<std::uint32_t> rows_, active_;
   std::vector<unsigned char> dead_;
   std::vector<unsigned char> feasible_;  ///< per row: the last check found no infeasible variable

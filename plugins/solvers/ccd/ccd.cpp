@@ -68,10 +68,9 @@ inline double axpy_dot(double* res, double delta, const double* g, const double*
 //   x_k <- max(0, (sum_j (R_j + x_k b_jk) b_jk - l1) / (sum_j b_jk^2 + l2)).
 // Compiled twice (AVX2 and baseline x86-64, chosen at load time): wider vectors, same operations in
 // the same order (no FMA contraction in either), so the same results on every machine.
-NMFX_TARGET_CLONES void update_row(double* x, std::size_t L, const double* B,
-                                                                   const std::uint32_t* cols, const double* values,
-                                                                   std::size_t n, double* res, double* g, double* den,
-                                                                   double l1, double l2, int inner) {
+NMFX_TARGET_CLONES void update_row(double* x, std::size_t L, const double* B, const std::uint32_t* cols,
+                                   const double* values, std::size_t n, double* res, double* g, double* den, double l1,
+                                   double l2, int inner) {
   // g is L x n: g[k * n + j] = b_jk, so that each feature is contiguous. den[k] = sum_j b_jk^2 is
   // accumulated while gathering.
   for (std::size_t k = 0; k < L; ++k) den[k] = 0.0;
@@ -133,7 +132,7 @@ class Ccd final : public nmfx::Solver {
     const std::size_t L = L_, N = H.shape(1);
     for (std::size_t a = 0; a < L; ++a)
       for (std::size_t j = 0; j < N; ++j) Ht_[j * L + a] = H(a, j);
-    sweep(W.data(), X_->sparse, Ht_.data(), pen_.l1_W, pen_.l2_W);  // all p_u, then
+    sweep(W.data(), X_->sparse, Ht_.data(), pen_.l1_W, pen_.l2_W);    // all p_u, then
     sweep(Ht_.data(), X_->sparse_t, W.data(), pen_.l1_H, pen_.l2_H);  // all q_i with the new P
     for (std::size_t a = 0; a < L; ++a)
       for (std::size_t j = 0; j < N; ++j) H(a, j) = Ht_[j * L + a];
@@ -155,8 +154,7 @@ class Ccd final : public nmfx::Solver {
       const std::size_t r = static_cast<std::size_t>(rr);
       Buffers& buf = buffers_[static_cast<std::size_t>(omp_get_thread_num())];
       update_row(A + r * L, L, B, S.indices.data() + S.indptr[r], S.values.data() + S.indptr[r],
-                 S.indptr[r + 1] - S.indptr[r], buf.res.data(), buf.gathered.data(), buf.den.data(), l1, l2,
-                 inner_);
+                 S.indptr[r + 1] - S.indptr[r], buf.res.data(), buf.gathered.data(), buf.den.data(), l1, l2, inner_);
     }
   }
 

@@ -233,10 +233,9 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Solver, Cd>(
       "cd", "1.0.0", "Hsieh & Dhillon (2011) greedy coordinate descent with variable selection (GCD), W then H");
   d.params = {
-      nmfx::param_real("epsilon", 1e-3, "inner tolerance: a row stops when its best decrease < epsilon * p_init",
-                       0.0, 1.0),
-      nmfx::param_int("max_inner", 0, "cap on greedy updates per row and factor; 0 means rank^2 (authors' code)",
-                      0.0),
+      nmfx::param_real("epsilon", 1e-3, "inner tolerance: a row stops when its best decrease < epsilon * p_init", 0.0,
+                       1.0),
+      nmfx::param_int("max_inner", 0, "cap on greedy updates per row and factor; 0 means rank^2 (authors' code)", 0.0),
   };
   d.losses = {"frobenius"};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};

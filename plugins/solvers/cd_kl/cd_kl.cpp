@@ -168,7 +168,7 @@ class CdKl final : public nmfx::Solver {
   Matrix Wt_, Ht_;              ///< W^T (L x M) and H^T (N x L) for the H update
   std::vector<double> colsum_;  ///< sums of the fixed factor's rows (H) or columns (W)
   std::size_t y_stride_ = 1, g_stride_ = 1;
-  std::vector<double> y_, g_;   ///< per thread: a row of WH; a column of X or the gathered factor
+  std::vector<double> y_, g_;  ///< per thread: a row of WH; a column of X or the gathered factor
   long long steps_W_ = 0, steps_H_ = 0;
 };
 

@@ -18,9 +18,9 @@ namespace nmfx_cd_kl {
 constexpr double kTinyWH = 1e-150;
 
 struct Settings {
-  int newton_steps = 2;      ///< Newton steps per variable per sweep at most
-  double newton_tol = 0.5;   ///< stop a variable's steps once |change| < newton_tol * |old value|
-  double floor = 1e-15;      ///< the projection's lower bound (0 is allowed)
+  int newton_steps = 2;     ///< Newton steps per variable per sweep at most
+  double newton_tol = 0.5;  ///< stop a variable's steps once |change| < newton_tol * |old value|
+  double floor = 1e-15;     ///< the projection's lower bound (0 is allowed)
 };
 
 /// First and second derivatives at s = 0 of the one-variable function
@@ -83,8 +83,8 @@ NMFX_TARGET_CLONES inline void add_scaled(double* y, double s, const double* g, 
 /// One cyclic sweep over the L variables of a row: a (L) the variables, x (n) the entries of X,
 /// G (L x n) the other factor at those entries, colsum (L) the sums of G's rows over all columns,
 /// y (n) a workspace that ends as a G. Returns the number of Newton steps taken.
-inline long long sweep(double* a, const double* x, const double* G, const double* colsum, std::size_t n,
-                       std::size_t L, const Settings& s, double* y) {
+inline long long sweep(double* a, const double* x, const double* G, const double* colsum, std::size_t n, std::size_t L,
+                       const Settings& s, double* y) {
   row_product(a, G, n, L, y);
   long long steps = 0;
   for (std::size_t r = 0; r < L; ++r) {

@@ -1,6 +1,7 @@
 // Hierarchical alternating least squares (Cichocki & Phan 2009; seed 000 eq. 12, Algorithms 3-4):
 // per outer iteration one sweep over the columns of W with A = X H^T, B = H H^T, then one over the
-// rows of H with A = W^T X, B = W^T W. The sweep lives in plugins/common (nmfx_common/hals_sweep.hpp), shared with accel_hals.
+// rows of H with A = W^T X, B = W^T W. The sweep lives in plugins/common (nmfx_common/hals_sweep.hpp), shared with
+// accel_hals.
 #include <nmfx/plugin.hpp>
 
 #include <nmfx_common/hals_sweep.hpp>

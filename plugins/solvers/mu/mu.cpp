@@ -66,7 +66,8 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_real("eps", 1e-10, "floor of the update denominators, max(pos, eps)", 0.0),
   };
   d.losses = {"*"};
-  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};  // as far as the loss accepts the data
+  d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse,
+                  nmfx::DataKind::observed};  // as far as the loss accepts the data
   d.penalties = true;
   return d;
 }

@@ -115,8 +115,7 @@ __attribute__((always_inline)) inline void update(Kernel& K, double* p, double* 
 // One chunk of entries, in order. Compiled twice (AVX2 and baseline x86-64, chosen at load time):
 // wider vectors, the same operations in the same order (no FMA contraction in either), so the same
 // results on every machine.
-NMFX_TARGET_CLONES void run_chunk(Kernel& K, const Entry* e, std::size_t count,
-                                                                  double* w, double* ht, std::size_t L) {
+NMFX_TARGET_CLONES void run_chunk(Kernel& K, const Entry* e, std::size_t count, double* w, double* ht, std::size_t L) {
   constexpr std::size_t ahead = 8;
   for (std::size_t k = 0; k < count; ++k) {
     if (k + ahead < count) nmfx_online::prefetch_rows(w, ht, e[k + ahead], L);
@@ -158,8 +157,8 @@ class PassiveAggressive final : public nmfx::Solver {
     k_.passive = k_.aggressive = k_.capped = k_.projected = 0;
     double* w = W.data();
     double* ht = Ht_.data();
-    entries_ = stream_.step(
-        [&](const Entry* e, std::size_t count, std::uint64_t) { run_chunk(k_, e, count, w, ht, L_); });
+    entries_ =
+        stream_.step([&](const Entry* e, std::size_t count, std::uint64_t) { run_chunk(k_, e, count, w, ht, L_); });
     nmfx_online::from_rows(Ht_, H);
   }
 
@@ -169,7 +168,8 @@ class PassiveAggressive final : public nmfx::Solver {
             {"capped", static_cast<double>(k_.capped)},
             {"projected", static_cast<double>(k_.projected)},
             {"entries", static_cast<double>(entries_)},
-            {"passes", static_cast<double>(stream_.processed()) / static_cast<double>(std::max<std::size_t>(stream_.size(), 1))}};
+            {"passes",
+             static_cast<double>(stream_.processed()) / static_cast<double>(std::max<std::size_t>(stream_.size(), 1))}};
   }
 
  private:

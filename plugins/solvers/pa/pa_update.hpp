@@ -38,8 +38,8 @@ struct Options {
   Variant variant = Variant::pa1;
   Method method = Method::exact;
   double eps = 0.0;
-  double C = 1.0;            ///< aggressiveness (NN-PA-I and NN-PA-II)
-  int bisection_iter = 60;   ///< halvings of the bracket for Method::bisection
+  double C = 1.0;           ///< aggressiveness (NN-PA-I and NN-PA-II)
+  int bisection_iter = 60;  ///< halvings of the bracket for Method::bisection
 };
 
 /// The multiplier of one update: w_new = max(w0 + tau x, 0), tau = kappa - theta.
@@ -74,8 +74,8 @@ inline double phi(const double* w, const double* x, std::size_t m, double theta)
 /// breakpoint t_p, if phi(t_p) - d t_p > b then theta > t_p and every j with t_j <= t_p is inactive;
 /// otherwise theta <= t_p and every j with t_j >= t_p is active. Each round discards the pivot's
 /// side, so the expected work is linear in m (the pivot is the middle element of the candidates).
-inline double theta_exact(const double* w, const double* x, std::size_t m, double b, double d, double pred,
-                          double xx, Work& work) {
+inline double theta_exact(const double* w, const double* x, std::size_t m, double b, double d, double pred, double xx,
+                          Work& work) {
   // Fast path: no coordinate reaches zero (theta <= every breakpoint), the classical PA step,
   // checked without divisions.
   const double theta_all = (pred - b) / (xx + d);
@@ -155,10 +155,10 @@ inline double theta_bisection(const double* w, const double* x, std::size_t m, d
 }
 
 /// The update of w (size m) against x, given pred = w.x and xx = ||x||^2 (the caller has them).
-inline Step solve(const double* w, const double* x, std::size_t m, double y, double pred, double xx,
-                  const Options& o, Work& work) {
+inline Step solve(const double* w, const double* x, std::size_t m, double y, double pred, double xx, const Options& o,
+                  Work& work) {
   Step s;
-  const bool too_low = pred < y - o.eps, too_high = pred > y + o.eps;
+  const bool too_low = pred<y - o.eps, too_high = pred> y + o.eps;
   if (!too_low && !too_high) return s;  // passive
   s.aggressive = true;
   if (!(xx > 0.0)) return s;  // x = 0: no w can change the prediction; w stays

@@ -21,8 +21,8 @@ using nmfx::Trans;
 enum class Side { right, left };
 
 struct Block {
-  Matrix Q, B;             ///< L x L, and the shape of Z
-  Matrix G, Zn, Zp, D, QD; ///< gradient, trial point, last accepted trial, Zn - Z, Q applied to D
+  Matrix Q, B;              ///< L x L, and the shape of Z
+  Matrix G, Zn, Zp, D, QD;  ///< gradient, trial point, last accepted trial, Zn - Z, Q applied to D
   void prepare(std::size_t rows, std::size_t cols, std::size_t L) {
     Q = Matrix::from_shape({L, L});
     for (Matrix* A : {&B, &G, &Zn, &Zp, &D, &QD}) *A = Matrix::from_shape({rows, cols});
@@ -175,7 +175,6 @@ class Pgd final : public nmfx::Solver {
     return std::min(iter, max_inner_);
   }
 
-
   static constexpr int kTrials = 20;  // step-size trials per iteration (inner_iter=1:20 in nmf.m)
 
   double tol_;
@@ -193,8 +192,8 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Solver, Pgd>(
       "pgd", "1.0.0", "Lin (2007) alternating projected gradient with Armijo step search and adaptive tolerances");
   d.params = {
-      nmfx::param_real("tol", 1e-3, "subproblem tolerances start at max(0.001, tol) * ||grad f(W0, H0)||_F (Lin's nmf.m)",
-                       0.0),
+      nmfx::param_real("tol", 1e-3,
+                       "subproblem tolerances start at max(0.001, tol) * ||grad f(W0, H0)||_F (Lin's nmf.m)", 0.0),
       nmfx::param_int("max_inner", 1000, "iteration limit of each subproblem (maxiter of Lin's nlssubprob)", 1),
       nmfx::param_real("beta", 0.1, "step-size factor of the Armijo search", 1e-6, 1.0 - 1e-6),
       nmfx::param_real("sigma", 0.01, "sufficient decrease constant of the Armijo test", 1e-12, 1.0 - 1e-12),

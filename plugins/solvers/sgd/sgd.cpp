@@ -37,8 +37,8 @@ struct Schedule {
   std::size_t n;  // training entries
   double operator()(std::uint64_t t) const {
     if (!inverse_scaling) return eta0;
-    const double passes = static_cast<double>(t & ~static_cast<std::uint64_t>(255)) /
-                          static_cast<double>(std::max<std::size_t>(n, 1));
+    const double passes =
+        static_cast<double>(t & ~static_cast<std::uint64_t>(255)) / static_cast<double>(std::max<std::size_t>(n, 1));
     return eta0 / std::pow(1.0 + passes, power);
   }
 };
@@ -47,8 +47,7 @@ struct Schedule {
 // multiple of 256 entries counted from the start. Compiled twice (AVX2 and baseline x86-64, chosen
 // at load time): wider vectors, the same operations in the same order (no FMA contraction in
 // either), so the same results on every machine.
-NMFX_TARGET_CLONES void run_chunk(Chunk& c, const Entry* e, std::size_t count,
-                                                                  std::uint64_t t0, const Schedule& rate) {
+NMFX_TARGET_CLONES void run_chunk(Chunk& c, const Entry* e, std::size_t count, std::uint64_t t0, const Schedule& rate) {
   constexpr std::size_t ahead = 8;
   double* w = c.w;
   double* ht = c.ht;
@@ -140,7 +139,8 @@ class Sgd final : public nmfx::Solver {
     const double n = static_cast<double>(std::max<std::size_t>(entries_, 1));
     return {{"eta", last_eta_},
             {"entries", static_cast<double>(entries_)},
-            {"passes", static_cast<double>(stream_.processed()) / static_cast<double>(std::max<std::size_t>(stream_.size(), 1))},
+            {"passes",
+             static_cast<double>(stream_.processed()) / static_cast<double>(std::max<std::size_t>(stream_.size(), 1))},
             // RMSE of the predictions made just before each update of this step (online error).
             {"online_rmse", std::sqrt(sq_error_ / n)}};
   }

@@ -11,7 +11,8 @@ class FailingSolver final : public nmfx::Solver {
     if (fail_at_ == 0) throw nmfx::Error("failing_solver: asked to fail in prepare");
   }
   void step(nmfx::Matrix&, nmfx::Matrix&) override {
-    if (++iteration_ == fail_at_) throw nmfx::Error("failing_solver: asked to fail at iteration " + std::to_string(fail_at_));
+    if (++iteration_ == fail_at_)
+      throw nmfx::Error("failing_solver: asked to fail at iteration " + std::to_string(fail_at_));
   }
 
  private:

@@ -42,8 +42,8 @@ class MisbehavingSolver final : public nmfx::Solver {
 };
 
 nmfx::PluginDescriptor describe() {
-  auto d = nmfx::describe<nmfx::Solver, MisbehavingSolver>("misbehaving", "0.0.1",
-                                                           "test solver that crashes, aborts, exhausts memory or hangs");
+  auto d = nmfx::describe<nmfx::Solver, MisbehavingSolver>(
+      "misbehaving", "0.0.1", "test solver that crashes, aborts, exhausts memory or hangs");
   d.params = {nmfx::param_choice("behaviour", "segfault", {"segfault", "abort", "allocate", "sleep", "none"},
                                  "what step number `at` does"),
               nmfx::param_int("at", 3, "the step that misbehaves (1-based)", 1)};

@@ -12,8 +12,7 @@ enum class Trans { no, yes };
 
 /// C <- alpha * op(A) * op(B) + beta * C, through the BLAS (cblas_dgemm). C must already have the
 /// right shape; throws nmfx::Error on a shape mismatch.
-void gemm(const Matrix& A, Trans ta, const Matrix& B, Trans tb, Matrix& C, double alpha = 1.0,
-          double beta = 0.0);
+void gemm(const Matrix& A, Trans ta, const Matrix& B, Trans tb, Matrix& C, double alpha = 1.0, double beta = 0.0);
 
 /// The two products with X that every alternating NMF solver needs, for dense or sparse X:
 /// X H^T (M x L) and W^T X (L x N). Dense X goes to the BLAS; sparse X costs O(nnz * L), vectorised

@@ -18,17 +18,17 @@ const char* to_string(ParamType type);
 struct ParamSpec {
   std::string name;
   ParamType type = ParamType::real;
-  json default_value;               ///< null means required
-  std::optional<double> min, max;   ///< inclusive bounds for integer and real
-  std::vector<std::string> choices; ///< allowed values for choice
-  std::string doc;                  ///< one line
+  json default_value;                ///< null means required
+  std::optional<double> min, max;    ///< inclusive bounds for integer and real
+  std::vector<std::string> choices;  ///< allowed values for choice
+  std::string doc;                   ///< one line
 };
 
 /// Builders for the common cases, so a schema reads as a table.
-ParamSpec param_real(std::string name, double def, std::string doc,
-                     std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt);
-ParamSpec param_int(std::string name, long long def, std::string doc,
-                    std::optional<double> min = std::nullopt, std::optional<double> max = std::nullopt);
+ParamSpec param_real(std::string name, double def, std::string doc, std::optional<double> min = std::nullopt,
+                     std::optional<double> max = std::nullopt);
+ParamSpec param_int(std::string name, long long def, std::string doc, std::optional<double> min = std::nullopt,
+                    std::optional<double> max = std::nullopt);
 ParamSpec param_bool(std::string name, bool def, std::string doc);
 ParamSpec param_string(std::string name, std::string def, std::string doc);
 /// A file or folder; a relative path in a spec is resolved against the spec file's folder.

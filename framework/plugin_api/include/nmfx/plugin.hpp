@@ -92,8 +92,8 @@ struct MetricContext {
   Loss& cell_loss;         ///< the cell's loss object (prepared), e.g. for gradients
   const Penalty& penalty;  ///< the cell's penalty; the objective is loss + penalty.value(W, H)
   std::size_t rank;
-  const json& cell;        ///< the cell's full parameters
-  const json& trace;       ///< the trace so far, columnar: {"iteration": [...], "loss": [...], ...}
+  const json& cell;   ///< the cell's full parameters
+  const json& trace;  ///< the trace so far, columnar: {"iteration": [...], "loss": [...], ...}
   /// Value of any loss plugin by name at (X, W, H), e.g. to report KL while minimizing Frobenius.
   std::function<double(const std::string&)> loss_of;
 };
@@ -108,8 +108,8 @@ class BOOST_SYMBOL_VISIBLE Metric {
 /// cell parameters equal. Runs that failed are not in it.
 struct RunGroup {
   std::size_t rank = 0;
-  json key;               ///< the cell parameters the runs share (seed and holdout_fold removed)
-  std::vector<json> runs; ///< each run's result JSON (cell, final values, iterations, ...)
+  json key;                ///< the cell parameters the runs share (seed and holdout_fold removed)
+  std::vector<json> runs;  ///< each run's result JSON (cell, final values, iterations, ...)
   /// Run i's factor "W" (M x rank) or "H" (rank x N), read from disk on each call, so that an
   /// analysis holds one run's factors at a time. Throws nmfx::Error if the results have no saved
   /// factors (the spec needs save_factors: true).
@@ -159,12 +159,28 @@ struct PluginDescriptor {
   void* (*create)(const Params&) = nullptr;
 };
 
-template <class Interface> constexpr PluginKind kind_of();
-template <> constexpr PluginKind kind_of<Dataset>() { return PluginKind::dataset; }
-template <> constexpr PluginKind kind_of<Loss>() { return PluginKind::loss; }
-template <> constexpr PluginKind kind_of<Solver>() { return PluginKind::solver; }
-template <> constexpr PluginKind kind_of<Metric>() { return PluginKind::metric; }
-template <> constexpr PluginKind kind_of<Analysis>() { return PluginKind::analysis; }
+template <class Interface>
+constexpr PluginKind kind_of();
+template <>
+constexpr PluginKind kind_of<Dataset>() {
+  return PluginKind::dataset;
+}
+template <>
+constexpr PluginKind kind_of<Loss>() {
+  return PluginKind::loss;
+}
+template <>
+constexpr PluginKind kind_of<Solver>() {
+  return PluginKind::solver;
+}
+template <>
+constexpr PluginKind kind_of<Metric>() {
+  return PluginKind::metric;
+}
+template <>
+constexpr PluginKind kind_of<Analysis>() {
+  return PluginKind::analysis;
+}
 
 /// A descriptor for class Impl implementing Interface, constructed from its Params.
 template <class Interface, class Impl>
@@ -183,13 +199,13 @@ PluginDescriptor describe(std::string name, std::string version, std::string des
 
 /// Ends a plugin's source file: exports the ABI version and the descriptor built by `describe_fn`
 /// (a function returning nmfx::PluginDescriptor).
-#define NMFX_EXPORT_PLUGIN(describe_fn)                                              \
-  namespace nmfx_plugin_export {                                                     \
-  int abi_version() { return NMFX_ABI_VERSION; }                                     \
-  const ::nmfx::PluginDescriptor& descriptor() {                                     \
-    static const ::nmfx::PluginDescriptor d = describe_fn();                         \
-    return d;                                                                        \
-  }                                                                                  \
-  }                                                                                  \
-  BOOST_DLL_ALIAS(nmfx_plugin_export::abi_version, nmfx_abi_version)                 \
+#define NMFX_EXPORT_PLUGIN(describe_fn)                              \
+  namespace nmfx_plugin_export {                                     \
+  int abi_version() { return NMFX_ABI_VERSION; }                     \
+  const ::nmfx::PluginDescriptor& descriptor() {                     \
+    static const ::nmfx::PluginDescriptor d = describe_fn();         \
+    return d;                                                        \
+  }                                                                  \
+  }                                                                  \
+  BOOST_DLL_ALIAS(nmfx_plugin_export::abi_version, nmfx_abi_version) \
   BOOST_DLL_ALIAS(nmfx_plugin_export::descriptor, nmfx_descriptor)

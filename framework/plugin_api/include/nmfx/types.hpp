@@ -38,9 +38,9 @@ struct SparseMatrix {
 /// X is M x N with one column per sample (seed 004: "the columns of an n x m matrix V").
 struct Data {
   DataKind kind = DataKind::dense;
-  Matrix dense;         ///< kind dense: M x N
-  SparseMatrix sparse;  ///< kind sparse: X in CSR; kind observed: the training entries in CSR
-  SparseMatrix test;    ///< kind observed: held-out entries (same shape), possibly empty
+  Matrix dense;                ///< kind dense: M x N
+  SparseMatrix sparse;         ///< kind sparse: X in CSR; kind observed: the training entries in CSR
+  SparseMatrix test;           ///< kind observed: held-out entries (same shape), possibly empty
   json info = json::object();  ///< free-form facts a dataset wants kept with the results
 
   // Filled by the framework (finalize()), never by the dataset.

@@ -19,8 +19,8 @@ enum class Variant { alg5, alg6, alg7 };
 inline std::vector<nmfx::ParamSpec> params(double alpha_default) {
   return {
       nmfx::param_real("alpha", alpha_default, "inner updates per factor are at most 1 + floor(alpha * rho)", 0.0),
-      nmfx::param_real("epsilon", 0.1,
-                       "stop the inner updates once ||F(p+1) - F(p)||_F <= epsilon ||F(1) - F(0)||_F", 0.0, 1.0),
+      nmfx::param_real("epsilon", 0.1, "stop the inner updates once ||F(p+1) - F(p)||_F <= epsilon ||F(1) - F(0)||_F",
+                       0.0, 1.0),
       nmfx::param_choice("variant", "alg7", {"alg5", "alg6", "alg7"},
                          "alg7: cap and early stop; alg5: exactly 1 + floor(alpha * rho); alg6: early stop only"),
       nmfx::param_int("max_inner", 1000, "safety cap on the inner updates of alg6, which has no other cap", 1.0),
@@ -32,10 +32,14 @@ class InnerLoop {
   explicit InnerLoop(const nmfx::Params& p)
       : alpha_(p.real("alpha")), epsilon_(p.real("epsilon")), max_inner_(p.integer("max_inner")) {
     const std::string v = p.str("variant");
-    if (v == "alg5") variant_ = Variant::alg5;
-    else if (v == "alg6") variant_ = Variant::alg6;
-    else if (v == "alg7") variant_ = Variant::alg7;
-    else throw nmfx::Error("variant: '" + v + "' is not one of alg5, alg6, alg7");
+    if (v == "alg5")
+      variant_ = Variant::alg5;
+    else if (v == "alg6")
+      variant_ = Variant::alg6;
+    else if (v == "alg7")
+      variant_ = Variant::alg7;
+    else
+      throw nmfx::Error("variant: '" + v + "' is not one of alg5, alg6, alg7");
   }
 
   // The most inner updates for this rho: 1 + floor(alpha rho) (Algorithms 5 and 7), or max_inner (6).

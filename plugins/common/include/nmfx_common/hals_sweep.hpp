@@ -35,8 +35,7 @@ constexpr std::size_t sweep_block = 64;
 // the block's share of ||F_new - F_old||_F^2. Compiled for AVX-512, AVX2 and baseline x86-64
 // (NMFX_TARGET_CLONES: same bits from all).
 NMFX_TARGET_CLONES static double sweep_block_of(double* f, std::size_t ldf, const double* a, std::size_t lda,
-                                               const double* b, std::size_t L, std::size_t n,
-                                               unsigned char* nonzero) {
+                                                const double* b, std::size_t L, std::size_t n, unsigned char* nonzero) {
   double r[sweep_block];       // the numerator A[j,:] - B[j,:] F over the block
   double change[sweep_block];  // per column of the block: its squared change over the sweep
   for (std::size_t k = 0; k < n; ++k) change[k] = 0;
@@ -140,9 +139,9 @@ class Sweep {
     const double* a = A.data();
     const double* b = B.data();
     const std::size_t blocks = (K + sweep_block - 1) / sweep_block;
-    const int parts = K * L * L >= (std::size_t{1} << 20) ? static_cast<int>(std::min<std::size_t>(
-                                                                 static_cast<std::size_t>(threads_), blocks))
-                                                           : 1;
+    const int parts = K * L * L >= (std::size_t{1} << 20)
+                          ? static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads_), blocks))
+                          : 1;
     const auto range = [&](int part) {
       const std::size_t first = blocks * static_cast<std::size_t>(part) / static_cast<std::size_t>(parts);
       const std::size_t last = blocks * static_cast<std::size_t>(part + 1) / static_cast<std::size_t>(parts);
@@ -212,9 +211,8 @@ class Hals {
     L_ = problem.rank;
     if (L_ == 0) throw nmfx::Error(who + ": rank 0 is not allowed");
     if (W.shape(0) != M_ || W.shape(1) != L_ || H.shape(0) != L_ || H.shape(1) != N_)
-      throw nmfx::Error(who + ": W is " + shape(W) + " and H is " + shape(H) + ", expected " +
-                        std::to_string(M_) + "x" + std::to_string(L_) + " and " + std::to_string(L_) + "x" +
-                        std::to_string(N_));
+      throw nmfx::Error(who + ": W is " + shape(W) + " and H is " + shape(H) + ", expected " + std::to_string(M_) +
+                        "x" + std::to_string(L_) + " and " + std::to_string(L_) + "x" + std::to_string(N_));
     penalty_ = problem.penalty;
     zero_floor_ = zero_floor;
     products_.prepare(problem.X, L_);

@@ -186,7 +186,8 @@ __attribute__((always_inline)) inline void prefetch_row(const double* p, std::si
   if (L > 24) __builtin_prefetch(p + 24, 1);
   __builtin_prefetch(p + L - 1, 1);
 }
-__attribute__((always_inline)) inline void prefetch_rows(const double* W, const double* Ht, const Entry& e, std::size_t L) {
+__attribute__((always_inline)) inline void prefetch_rows(const double* W, const double* Ht, const Entry& e,
+                                                         std::size_t L) {
   prefetch_row(W + static_cast<std::size_t>(e.u) * L, L);
   prefetch_row(Ht + static_cast<std::size_t>(e.i) * L, L);
 }

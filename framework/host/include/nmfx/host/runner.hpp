@@ -38,9 +38,9 @@ Reuse reusable(const std::string& path, const json& plugins, json* result);
 enum class ProgressMode { automatic, plain, live, json_lines, quiet };
 
 struct RunOptions {
-  bool resume = false;  ///< keep cells whose result is complete (status ok) and whose plugins are unchanged
-  bool force = false;   ///< run cells again even if their result exists
-  std::string output;   ///< overrides the spec's output folder when not empty
+  bool resume = false;        ///< keep cells whose result is complete (status ok) and whose plugins are unchanged
+  bool force = false;         ///< run cells again even if their result exists
+  std::string output;         ///< overrides the spec's output folder when not empty
   bool retry_failed = false;  ///< with resume: also rerun crashed, out_of_memory and timeout cells
   int jobs = 0;               ///< cells at once; 0: the spec's jobs, else chosen by the scheduler
   ProgressMode progress = ProgressMode::automatic;
@@ -48,7 +48,7 @@ struct RunOptions {
 
 struct RunSummary {
   int ok = 0, failed = 0, skipped = 0, resumed = 0;
-  int stale = 0;  ///< results found by --resume but made by a plugin that has changed since: run again
+  int stale = 0;        ///< results found by --resume but made by a plugin that has changed since: run again
   int interrupted = 0;  ///< cells stopped by SIGINT/SIGTERM (then the run exits 130)
   bool stopped_by_signal = false;
   int mpi_rank = 0;  ///< under mpirun, only rank 0's summary holds the results
@@ -59,7 +59,8 @@ struct RunSummary {
 };
 
 /// Runs every cell, each in its own worker process (see scheduler.hpp). A failing cell is recorded
-/// and the grid goes on. Throws SpecError only before anything runs (e.g. results already present without --resume or --force).
+/// and the grid goes on. Throws SpecError only before anything runs (e.g. results already present without --resume or
+/// --force).
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
                     const RunOptions& options, std::ostream& progress);
 

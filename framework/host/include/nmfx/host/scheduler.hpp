@@ -68,9 +68,8 @@ class Progress {
 /// Runs the plan's cells in workers; `sink` gets each result in the parent, in finishing order.
 /// Returns false when SIGINT or SIGTERM stopped the run (the cells running then are given to the
 /// sink as `interrupted`, the others not at all).
-bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
-                   const std::string& out, const ExecutionPlan& plan, Progress& progress,
-                   const std::function<void(std::size_t, json)>& sink);
+bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry, const std::string& out,
+                   const ExecutionPlan& plan, Progress& progress, const std::function<void(std::size_t, json)>& sink);
 
 /// What the worker process does: runs one cell, writing "C <row>" lines and a final "R <result>"
 /// line to fd. Never returns.

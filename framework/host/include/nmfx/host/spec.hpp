@@ -33,17 +33,17 @@ struct Spec {
   std::vector<PluginRef> datasets, solvers, losses, metrics;
   std::vector<long long> ranks;
   std::vector<long long> seeds;
-  json init;         ///< {"method": ..., ...}; values may be lists (axes)
+  json init;                   ///< {"method": ..., ...}; values may be lists (axes)
   json init_scaling = "none";  ///< "none" | "optimal" (or a list)
-  json stopping;     ///< {"max_iter", "max_time_s", "tol", "pg_tol"}; values may be lists (axes)
-  json regularization;  ///< {"alpha_W", "alpha_H", "l1_ratio"}; values may be lists (axes)
-  json checkpoints;  ///< {"every": k} or {"log": n}
+  json stopping;               ///< {"max_iter", "max_time_s", "tol", "pg_tol"}; values may be lists (axes)
+  json regularization;         ///< {"alpha_W", "alpha_H", "l1_ratio"}; values may be lists (axes)
+  json checkpoints;            ///< {"every": k} or {"log": n}
   int threads = 1;
   int jobs = 0;                 ///< cells at once; 0: chosen by the scheduler
   double limits_wall_s = 0;     ///< limits.wall_s: seconds a cell may take (0: no limit)
   double limits_memory_gb = 0;  ///< limits.memory_gb per cell (0: 80% of RAM shared by the jobs)
   std::string output;
-  bool save_factors = false;  ///< write W and H of each run as <id>.W.npy and <id>.H.npy
+  bool save_factors = false;              ///< write W and H of each run as <id>.W.npy and <id>.H.npy
   std::vector<std::string> plugin_paths;  ///< resolved against dir
   std::map<std::string, int> lines;       ///< line of every top-level and nested key, for errors
   int line_of(const std::string& key) const;

@@ -15,9 +15,9 @@ namespace nmfx {
 struct RunState {
   std::size_t iteration = 0;
   double solver_seconds = 0;
-  double objective = 0;                  ///< loss + penalty
-  double projected_gradient = 0;         ///< ||grad^P f||, when a rule asked for it (needs_projected_gradient)
-  const json* row = nullptr;             ///< this checkpoint's trace row: {column: value}
+  double objective = 0;           ///< loss + penalty
+  double projected_gradient = 0;  ///< ||grad^P f||, when a rule asked for it (needs_projected_gradient)
+  const json* row = nullptr;      ///< this checkpoint's trace row: {column: value}
 };
 
 class StoppingRule {
@@ -26,7 +26,10 @@ class StoppingRule {
   /// The stop_reason this rule gives: one of stop_reasons().
   virtual const char* name() const = 0;
   /// At the checkpoint before the first step: true to take no step at all.
-  virtual bool start(const RunState& state) { (void)state; return false; }
+  virtual bool start(const RunState& state) {
+    (void)state;
+    return false;
+  }
   /// After every step: true when a checkpoint must be taken now (a budget is spent).
   virtual bool due(std::size_t iteration, double solver_seconds) const {
     (void)iteration, (void)solver_seconds;
