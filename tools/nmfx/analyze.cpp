@@ -22,17 +22,7 @@ namespace {
 
 // The results of one folder, without their traces (a survey can hold thousands of runs).
 std::vector<json> load_results(const std::string& dir) {
-  if (!fs::is_directory(dir)) throw nmfx::Error(dir + ": not a results folder");
-  std::vector<fs::path> files;
-  std::ifstream summary(fs::path(dir) / "summary.jsonl");
-  if (summary) {
-    for (std::string line; std::getline(summary, line);)
-      if (!line.empty()) files.push_back(fs::path(dir) / json::parse(line)["file"].get<std::string>());
-  } else {
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.path().extension() == ".json") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-  }
+  const std::vector<fs::path> files = nmfx::result_files(dir);
   std::vector<json> out;
   for (const auto& f : files) {
     std::ifstream in(f);

@@ -43,18 +43,8 @@ struct Run {
 std::vector<Run> load(const std::vector<std::string>& dirs) {
   std::vector<Run> runs;
   for (const auto& dir : dirs) {
-    if (!fs::is_directory(dir)) throw nmfx::Error(dir + ": not a results folder");
     // The runs summary.jsonl lists (the grid's last run in this folder), or every result file.
-    std::vector<fs::path> files;
-    std::ifstream summary(fs::path(dir) / "summary.jsonl");
-    if (summary) {
-      for (std::string line; std::getline(summary, line);)
-        if (!line.empty()) files.push_back(fs::path(dir) / json::parse(line)["file"].get<std::string>());
-    } else {
-      for (const auto& e : fs::directory_iterator(dir))
-        if (e.path().extension() == ".json") files.push_back(e.path());
-      std::sort(files.begin(), files.end());
-    }
+    const std::vector<fs::path> files = nmfx::result_files(dir);
     for (const auto& f : files) {
       std::ifstream in(f);
       json r;

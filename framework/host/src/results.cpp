@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -199,6 +200,22 @@ void sync_folder(const std::string& folder) {
   if (fd < 0) return;
   ::syncfs(fd);
   ::close(fd);
+}
+
+std::vector<std::filesystem::path> result_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw Error(dir + ": not a results folder");
+  std::vector<fs::path> files;
+  std::ifstream summary(fs::path(dir) / "summary.jsonl");
+  if (summary) {
+    for (std::string line; std::getline(summary, line);)
+      if (!line.empty()) files.push_back(fs::path(dir) / json::parse(line)["file"].get<std::string>());
+  } else {
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".json") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+  }
+  return files;
 }
 
 std::string file_hash(const std::string& path) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <fstream>
 #include <optional>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,11 @@ void write_file_atomic(const std::string& path, const std::string& text, bool du
 
 /// Flushes every file of the file system holding `folder` to disk (syncfs).
 void sync_folder(const std::string& folder);
+
+/// The result files of a results folder: those summary.jsonl lists (the grid's last run there), in
+/// its order, or, without a summary, every *.json in name order. Throws nmfx::Error naming `dir`
+/// when it is not a folder. The one listing that `nmfx report` and `nmfx analyze` read through.
+std::vector<std::filesystem::path> result_files(const std::string& dir);
 
 /// A content hash (64-bit FNV-1a, hex) of a file, e.g. a plugin library; "" if it cannot be read.
 std::string file_hash(const std::string& path);
