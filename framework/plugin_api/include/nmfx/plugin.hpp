@@ -16,6 +16,7 @@
 #include <boost/dll/alias.hpp>
 
 #include <nmfx/abi.hpp>
+#include <nmfx/distributed.hpp>
 #include <nmfx/params.hpp>
 #include <nmfx/types.hpp>
 
@@ -33,6 +34,14 @@ class BOOST_SYMBOL_VISIBLE Dataset {
   virtual ~Dataset();
   /// Loads or generates X. Called once per distinct parameter set; the framework caches it.
   virtual Data load() = 0;
+  /// Distributed cells (descriptor.distributed): the shape (M, N) of X, from a file's header or
+  /// the parameters, without loading X. The default throws nmfx::Error.
+  virtual std::pair<std::size_t, std::size_t> shape();
+  /// Distributed cells: rows x cols of X as a Data of that shape and of the kind load() returns,
+  /// equal to that block of load()'s X, read without ever holding the rest of X (a memory-mapped
+  /// slice, a pass over the file that keeps only the block, or the block generated from the
+  /// seed). The framework fills in the statistics of the whole X. The default throws nmfx::Error.
+  virtual Data load_block(const Range& rows, const Range& cols);
 };
 
 /// Loss: f(X, W, H), and its gradient with respect to W and H split into a positive and a
@@ -43,6 +52,11 @@ class BOOST_SYMBOL_VISIBLE Loss {
   virtual ~Loss();
   /// Sizes workspaces for this X and rank. Called before any other method, once per run.
   virtual void prepare(const Data& X, std::size_t rank) = 0;
+  /// Instead of prepare() in a distributed cell (descriptor.distributed): X is this process's
+  /// block, W and H in later calls are this process's rows and columns (distribution.layout), and
+  /// value() returns the loss of the whole X, the same on every process; gradient_W and gradient_H
+  /// fill this process's rows and columns. The default throws nmfx::Error.
+  virtual void prepare_distributed(const Data& X_block, std::size_t rank, const Distribution& distribution);
   virtual double value(const Data& X, const Matrix& W, const Matrix& H) = 0;
   /// pos and neg are M x L, preallocated by the caller.
   virtual void gradient_W(const Data& X, const Matrix& W, const Matrix& H, Matrix& pos, Matrix& neg) = 0;
@@ -68,6 +82,13 @@ struct Problem {
   std::size_t rank;
   int threads;      ///< cores the solver may use (BLAS is already set to this)
   Penalty penalty;  ///< all zero unless the solver's descriptor says it honours penalties
+  /// Set for a distributed cell (the solver's descriptor says distributed): X is then this
+  /// process's block of X, W holds rows distribution->layout.w_rows and H columns
+  /// distribution->layout.h_cols, and the loss was prepared with prepare_distributed.
+  const Distribution* distribution = nullptr;
+  /// The shape of this process's W (rows x rank) and H (rank x columns).
+  std::size_t rows_of_W() const { return distribution ? distribution->layout.w_rows.size() : X.rows(); }
+  std::size_t cols_of_H() const { return distribution ? distribution->layout.h_cols.size() : X.cols(); }
 };
 
 /// Solver: one outer iteration per step() (or one pass over the entries, for online solvers).
@@ -96,6 +117,10 @@ struct MetricContext {
   const json& trace;  ///< the trace so far, columnar: {"iteration": [...], "loss": [...], ...}
   /// Value of any loss plugin by name at (X, W, H), e.g. to report KL while minimizing Frobenius.
   std::function<double(const std::string&)> loss_of;
+  /// Set for a distributed cell (the metric's descriptor says distributed): X, W and H are then
+  /// this process's pieces (see Problem), and a metric returns the value of the whole
+  /// factorization, the same on every process, through distribution->comm.
+  const Distribution* distribution = nullptr;
 };
 
 class BOOST_SYMBOL_VISIBLE Metric {
@@ -155,6 +180,10 @@ struct PluginDescriptor {
   /// Solvers: whether they minimize loss + Problem::penalty. A spec with a nonzero penalty is
   /// refused for a solver that does not.
   bool penalties = false;
+  /// Datasets: whether they implement shape() and load_block(). Solvers, losses and metrics:
+  /// whether they run on a distributed cell (Problem::distribution, Loss::prepare_distributed,
+  /// MetricContext::distribution). `nmfx validate` refuses a distributed spec naming one that does not.
+  bool distributed = false;
   /// Returns a new object of the plugin's interface type (Dataset*, Loss*, Solver*, Metric*, Analysis*).
   void* (*create)(const Params&) = nullptr;
 };
