@@ -17,8 +17,13 @@ CellSession::CellSession(const Registry& registry, const Data& X, SessionSetup s
   loss_ = registry_.create<Loss>(setup_.loss, setup_.loss_params);
   solver_ = registry_.create<Solver>(setup_.solver, setup_.solver_params);
   for (const auto& [name, params] : setup_.metrics) metrics_.emplace_back(name, registry_.create<Metric>(name, params));
-  loss_->prepare(X_, setup_.rank);
-  problem_ = std::make_unique<Problem>(Problem{X_, *loss_, setup_.loss, setup_.rank, setup_.threads, setup_.penalty});
+  const Distribution* d = setup_.distribution;
+  if (d)
+    loss_->prepare_distributed(X_, setup_.rank, *d);
+  else
+    loss_->prepare(X_, setup_.rank);
+  problem_ =
+      std::make_unique<Problem>(Problem{X_, *loss_, setup_.loss, setup_.rank, setup_.threads, setup_.penalty, d});
   solver_->prepare(*problem_, W_, H_);
 }
 
@@ -35,20 +40,41 @@ std::pair<Matrix, Matrix> CellSession::initial_factors(const json& init, const s
 }
 
 void CellSession::step() {
+  const Distribution* d = setup_.distribution;
+  if (!d) {
+    const auto t0 = Clock::now();
+    solver_->step(W_, H_);
+    solver_seconds_ += seconds_since(t0);
+    ++iteration_;
+    return;
+  }
+  // Distributed: the step's time is the slowest process's, so that every process's clock, and so
+  // every time-based stopping decision, is the same.
+  const double comm_before = d->comm->seconds();
+  const std::size_t bytes_before = d->comm->bytes_sent();
   const auto t0 = Clock::now();
   solver_->step(W_, H_);
-  solver_seconds_ += seconds_since(t0);
+  double seconds = seconds_since(t0);
+  comm_seconds_ += d->comm->seconds() - comm_before;
+  comm_bytes_ += d->comm->bytes_sent() - bytes_before;
+  d->comm->max(Communicator::Group::all, &seconds, 1);
+  solver_seconds_ += seconds;
   ++iteration_;
 }
 
-double CellSession::objective() const { return loss_->value(X_, W_, H_) + setup_.penalty.value(W_, H_); }
+double CellSession::penalty_value() const {
+  const double local = setup_.penalty.any() ? setup_.penalty.value(W_, H_) : 0.0;
+  return setup_.distribution ? setup_.distribution->sum(local) : local;
+}
+
+double CellSession::objective() const { return loss_->value(X_, W_, H_) + penalty_value(); }
 
 double CellSession::projected_gradient() {
   if (!meter_) {
     meter_ = std::make_unique<StationarityMeter>();
-    meter_->prepare(X_.rows(), X_.cols(), setup_.rank);
+    meter_->prepare(W_.shape(0), H_.shape(1), setup_.rank);
   }
-  const Stationarity s = meter_->measure(X_, *loss_, setup_.penalty, W_, H_);
+  const Stationarity s = meter_->measure(X_, *loss_, setup_.penalty, W_, H_, setup_.distribution);
   return std::hypot(s.projected_gradient_W, s.projected_gradient_H);
 }
 
@@ -56,7 +82,10 @@ double CellSession::loss_of(const std::string& name) {
   auto& l = other_losses_[name];
   if (!l) {
     l = registry_.create<Loss>(name, json::object());
-    l->prepare(X_, setup_.rank);
+    if (setup_.distribution)
+      l->prepare_distributed(X_, setup_.rank, *setup_.distribution);
+    else
+      l->prepare(X_, setup_.rank);
   }
   return l->value(X_, W_, H_);
 }
@@ -65,7 +94,7 @@ json CellSession::checkpoint(bool after_step) {
   const auto t0 = Clock::now();
   trace_.begin_row();
   const double value = loss_->value(X_, W_, H_);
-  const double objective = value + setup_.penalty.value(W_, H_);
+  const double objective = value + penalty_value();
   trace_.put_reserved("iteration", iteration_);
   trace_.put_reserved("solver_seconds", solver_seconds_);
   trace_.put_reserved("loss", value);
@@ -82,11 +111,25 @@ json CellSession::checkpoint(bool after_step) {
                         setup_.rank,
                         setup_.cell,
                         trace_.columns(),
-                        [this](const std::string& name) { return loss_of(name); }};
+                        [this](const std::string& name) { return loss_of(name); },
+                        setup_.distribution};
   for (auto& [name, metric] : metrics_)
     for (const auto& [k, v] : metric->evaluate(context)) trace_.put("metric '" + name + "'", k, v);
   if (after_step)
     for (const auto& [k, v] : solver_->stats()) trace_.put("solver '" + setup_.solver + "' (stats)", k, v);
+  if (setup_.distribution) {
+    // Per iteration since the last checkpoint, the most any process sent; and in all, the most
+    // seconds any process spent communicating and computing in the steps.
+    const double iterations = static_cast<double>(std::max<std::size_t>(iteration_ - iteration_at_checkpoint_, 1));
+    double most[3] = {static_cast<double>(comm_bytes_ - bytes_at_checkpoint_) / iterations, comm_seconds_,
+                      solver_seconds_ - comm_seconds_};
+    setup_.distribution->comm->max(Communicator::Group::all, most, 3);
+    trace_.put_reserved("comm_bytes_per_iteration", after_step ? most[0] : 0.0);
+    trace_.put_reserved("comm_seconds", most[1]);
+    trace_.put_reserved("compute_seconds", most[2]);
+    bytes_at_checkpoint_ = comm_bytes_;
+    iteration_at_checkpoint_ = iteration_;
+  }
   eval_seconds_ += seconds_since(t0);
   trace_.put_reserved("eval_seconds", eval_seconds_);
   if (!std::isfinite(objective))

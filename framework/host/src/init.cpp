@@ -111,8 +111,8 @@ void nndsvd(const std::string& variant, const Data& X, std::size_t rank, std::ui
 }  // namespace
 
 void initialize(const json& init, const Data& X, std::size_t rank, std::uint64_t seed, const std::string& base_dir,
-                Matrix& W, Matrix& H) {
-  const std::size_t M = X.rows(), N = X.cols();
+                Matrix& W, Matrix& H, std::size_t whole_M, std::size_t whole_N) {
+  const std::size_t M = whole_M ? whole_M : X.rows(), N = whole_N ? whole_N : X.cols();
   const std::string method = init.at("method");
   if (method == "file") {
     auto load = [&](const char* key, std::size_t rows, std::size_t cols) {

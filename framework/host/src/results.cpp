@@ -20,8 +20,10 @@ namespace nmfx {
 // Trace
 
 const std::vector<std::string>& Trace::reserved_columns() {
-  static const std::vector<std::string> columns = {"iteration", "solver_seconds", "eval_seconds",
-                                                   "loss",      "objective",      "projected_gradient"};
+  static const std::vector<std::string> columns = {
+      "iteration", "solver_seconds",     "eval_seconds",           "loss",
+      "objective", "projected_gradient", "comm_bytes_per_iteration", "comm_seconds",
+      "compute_seconds"};
   return columns;
 }
 

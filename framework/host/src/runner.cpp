@@ -10,6 +10,9 @@
 
 #include <unistd.h>
 
+#include <xtensor/xview.hpp>
+
+#include <nmfx/host/distributed.hpp>
 #include <nmfx/host/init.hpp>
 #include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
@@ -161,6 +164,34 @@ bool accepts(const std::vector<DataKind>& kinds, DataKind kind) {
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
 }
 
+// The session's setup from a cell: the plugins with their parameters (paths resolved), the metrics
+// that accept this kind of data (the others listed in result.skipped_metrics), rank and penalty.
+SessionSetup setup_of(const Spec& spec, const json& c, const Registry& registry, DataKind kind, RunResult& result) {
+  const auto* solver_d = registry.require(PluginKind::solver, c["solver"]["name"])->descriptor;
+  const auto* loss_d = registry.require(PluginKind::loss, c["loss"]["name"])->descriptor;
+  SessionSetup setup;
+  setup.solver = c["solver"]["name"];
+  setup.solver_params = with_paths_resolved(*solver_d, c["solver"]["params"], spec.dir);
+  setup.loss = c["loss"]["name"];
+  setup.loss_params = with_paths_resolved(*loss_d, c["loss"]["params"], spec.dir);
+  // A metric that does not accept this kind of data is left out, and the result says so.
+  for (const auto& m : c["metrics"]) {
+    if (!accepts(registry.require(PluginKind::metric, m["name"])->descriptor->data_kinds, kind)) {
+      result.skipped_metrics.push_back(m["name"]);
+      continue;
+    }
+    setup.metrics.emplace_back(m["name"], m["params"]);
+  }
+  setup.rank = c["rank"];
+  setup.threads = c["threads"];
+  const json& reg = c["regularization"];
+  const double l1_ratio = reg["l1_ratio"];
+  setup.penalty = {reg["alpha_W"].get<double>() * l1_ratio, reg["alpha_W"].get<double>() * (1 - l1_ratio),
+                   reg["alpha_H"].get<double>() * l1_ratio, reg["alpha_H"].get<double>() * (1 - l1_ratio)};
+  setup.cell = c;
+  return setup;
+}
+
 }  // namespace
 
 json plugin_records(const json& c, const Registry& registry) {
@@ -172,6 +203,25 @@ json plugin_records(const json& c, const Registry& registry) {
     plugins["metrics"].push_back(plugin_record(registry, PluginKind::metric, m["name"]));
   return plugins;
 }
+
+namespace {
+
+// The result's closing fields from the session (if it started): counts, seconds, trace, finals.
+json finished(RunResult& result, const CellSession* session, json env) {
+  if (session) {
+    result.iterations = session->iteration();
+    result.solver_seconds = session->solver_seconds();
+    result.eval_seconds = session->eval_seconds();
+    result.trace = session->trace().columns();
+  }
+  if (result.trace.contains("iteration"))
+    for (auto it = result.trace.begin(); it != result.trace.end(); ++it) result.final_values[it.key()] = it->back();
+  env["finished_at"] = utc_now();
+  result.environment = env;
+  return result.to_json();
+}
+
+}  // namespace
 
 json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache, const fs::path& out,
                   CellObserver* observer) {
@@ -214,26 +264,8 @@ json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, 
     set_threads(threads);
     env["blas_threads"] = blas_threads();
 
-    SessionSetup setup;
-    setup.solver = c["solver"]["name"];
-    setup.solver_params = with_paths_resolved(*solver_d, c["solver"]["params"], spec.dir);
-    setup.loss = c["loss"]["name"];
-    setup.loss_params = with_paths_resolved(*loss_d, c["loss"]["params"], spec.dir);
-    // A metric that does not accept this kind of data is left out, and the result says so.
-    for (const auto& m : c["metrics"]) {
-      if (!accepts(registry.require(PluginKind::metric, m["name"])->descriptor->data_kinds, X.kind)) {
-        result.skipped_metrics.push_back(m["name"]);
-        continue;
-      }
-      setup.metrics.emplace_back(m["name"], m["params"]);
-    }
-    setup.rank = rank;
+    SessionSetup setup = setup_of(spec, c, registry, X.kind, result);
     setup.threads = threads;
-    const json& reg = c["regularization"];
-    const double l1_ratio = reg["l1_ratio"];
-    setup.penalty = {reg["alpha_W"].get<double>() * l1_ratio, reg["alpha_W"].get<double>() * (1 - l1_ratio),
-                     reg["alpha_H"].get<double>() * l1_ratio, reg["alpha_H"].get<double>() * (1 - l1_ratio)};
-    setup.cell = c;
     auto [W, H] = CellSession::initial_factors(c["init"], c["init_scaling"], X, rank, c["seed"].get<std::uint64_t>(),
                                                spec.dir, threads);
     session = std::make_unique<CellSession>(registry, X, std::move(setup), std::move(W), std::move(H));
@@ -257,17 +289,118 @@ json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, 
     result.message = "unknown exception";
     result.stop_reason.reset();
   }
-  if (session) {
-    result.iterations = session->iteration();
-    result.solver_seconds = session->solver_seconds();
-    result.eval_seconds = session->eval_seconds();
-    result.trace = session->trace().columns();
+  return finished(result, session.get(), std::move(env));
+}
+
+json run_distributed_cell(const Spec& spec, const Cell& cell, const Registry& registry, const fs::path& out) {
+  const json& c = cell.params;
+  RunResult result;
+  result.id = cell.id;
+  result.spec = {{"name", spec.name}, {"file", spec.file}};
+  result.cell = c;
+  json env = environment();
+  env["started_at"] = utc_now();
+  // Every phase ends with all processes agreeing whether it worked (all_ok), so that a failure on
+  // one process fails the cell on all of them instead of leaving the others in a collective.
+  const int processes = mpi_context().size, me = mpi_context().rank;
+  std::unique_ptr<Communicator> world = mpi_grid_communicator(processes, 1), grid;
+  Communicator* agree = world.get();
+  bool ok = true;
+  std::string message;
+  const auto phase = [&](auto&& work) {
+    if (!ok) return;
+    try {
+      work();
+    } catch (const std::exception& e) {
+      ok = false;
+      message = e.what();
+    }
+    ok = all_ok(*agree, ok, message);
+  };
+  std::shared_ptr<Dataset> loader;
+  std::size_t M = 0, N = 0;
+  int pr = 1, pc = 1;
+  phase([&] {
+    env["plugins"] = plugin_records(c, registry);
+    const std::string name = c["dataset"]["name"];
+    const auto* d = registry.require(PluginKind::dataset, name)->descriptor;
+    loader = registry.create<Dataset>(name, with_paths_resolved(*d, c["dataset"]["params"], spec.dir));
+    std::tie(M, N) = loader->shape();
+    grid_for(spec.distribute["grid"], processes, M, N, pr, pc);
+  });
+  phase([&] { grid = mpi_grid_communicator(pr, pc); });
+  Distribution distribution;
+  if (grid) {
+    agree = grid.get();
+    distribution = {Layout::of(M, N, pr, pc, me), grid.get()};
   }
-  if (result.trace.contains("iteration"))
-    for (auto it = result.trace.begin(); it != result.trace.end(); ++it) result.final_values[it.key()] = it->back();
-  env["finished_at"] = utc_now();
-  result.environment = env;
-  return result.to_json();
+  Data X;
+  phase([&] { X = load_block_of(*loader, c["dataset"]["name"], distribution); });
+  std::unique_ptr<CellSession> session;
+  phase([&] {
+    double max_entry = 0;
+    for (double v : X.is_sparse_storage() ? X.sparse.values : std::vector<double>(X.dense.begin(), X.dense.end()))
+      max_entry = std::max(max_entry, v);
+    grid->max(Communicator::Group::all, &max_entry, 1);
+    result.data = {{"kind", to_string(X.kind)}, {"rows", M},           {"cols", N},     {"nnz", X.nnz},
+                   {"norm", std::sqrt(X.norm_sq)}, {"max", max_entry}, {"info", X.info}};
+    const std::size_t rank = c["rank"];
+    if (rank > std::min(M, N))
+      throw Error("rank " + std::to_string(rank) + " exceeds min(M, N) = " + std::to_string(std::min(M, N)) +
+                  " for this " + std::to_string(M) + " x " + std::to_string(N) + " X");
+    set_threads(c["threads"]);
+    env["blas_threads"] = blas_threads();
+    SessionSetup setup = setup_of(spec, c, registry, X.kind, result);
+    setup.distribution = &distribution;
+    Matrix W, H;
+    if (c["init"]["method"] == "file") {
+      // The whole initial factors are read (they are small beside X) and this process's part kept.
+      Matrix W0, H0;
+      initialize(c["init"], X, rank, c["seed"].get<std::uint64_t>(), spec.dir, W0, H0, M, N);
+      const Layout& l = distribution.layout;
+      W = xt::view(W0, xt::range(l.w_rows.begin, l.w_rows.end), xt::all());
+      H = xt::view(H0, xt::all(), xt::range(l.h_cols.begin, l.h_cols.end));
+    } else {
+      random_init_block(X, distribution, rank, c["seed"].get<std::uint64_t>(), c["init"], W, H);
+    }
+    session = std::make_unique<CellSession>(registry, X, std::move(setup), std::move(W), std::move(H));
+  });
+  phase([&] {
+    auto rules = make_stopping_rules(c["stopping"]);
+    result.stop_reason = session->run(rules, checkpoint_iterations(c["checkpoints"], c["stopping"]["max_iter"]));
+  });
+  phase([&] {
+    if (!spec.save_factors) return;
+    for (const char* name : {"W", "H"}) {
+      const std::string file = cell.id + "." + name + ".npy";
+      const bool is_W = name[0] == 'W';
+      write_npy_distributed((out / file).string(), is_W ? session->W() : session->H(), is_W, distribution);
+      result.factors[name] = file;
+    }
+  });
+  if (!ok) {
+    result.status = run_status::failed;
+    result.message = message;
+    result.stop_reason.reset();
+  }
+  if (grid && session) {
+    // Each process's communication and compute over the run, in process order.
+    double mine[3] = {static_cast<double>(session->comm_bytes()), session->comm_seconds(),
+                      session->solver_seconds() - session->comm_seconds()};
+    std::vector<double> all(3 * static_cast<std::size_t>(processes));
+    grid->gather(Communicator::Group::all, mine, std::vector<std::size_t>(static_cast<std::size_t>(processes), 3),
+                 all.data());
+    json per_process = json::array();
+    for (int k = 0; k < processes; ++k)
+      per_process.push_back({{"bytes_sent", all[3 * k]},
+                             {"comm_seconds", all[3 * k + 1]},
+                             {"compute_seconds", all[3 * k + 2]}});
+    env["distributed"] = {{"processes", processes},
+                          {"grid", {pr, pc}},
+                          {"planc_bytes_per_iteration", 8 * planc_words_per_iteration(M, N, c["rank"], pr, pc)},
+                          {"per_process", per_process}};
+  }
+  return finished(result, session.get(), std::move(env));
 }
 
 Reuse reusable(const std::string& path, const json& plugins, json* out) {
@@ -406,7 +539,20 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
   };
   Progress progress(progress_stream, mpi.rank == 0 ? options.progress : ProgressMode::quiet, cells.size(),
                     cells.size() - todo.size());
-  if (mpi.active) {
+  if (mpi.active && !spec.distribute.is_null()) {
+    // Distributed cells: one at a time, each on every process; rank 0 writes the results.
+    progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run, each over all " +
+                  std::to_string(mpi.size) + " MPI processes");
+    for (std::size_t i : todo) {
+      if (mpi.rank == 0) progress.started(cells[i], 0);
+      json result = run_distributed_cell(spec, cells[i], registry, out);
+      if (mpi.rank != 0) continue;
+      write_file_atomic((out / (cells[i].id + ".json")).string(), result.dump(1), false);
+      progress.finished(cells[i], result);
+      record(i, std::move(result));
+    }
+    if (mpi.rank != 0) return summary;
+  } else if (mpi.active) {
     ExecutionPlan limits = plan_execution(spec, cells, {}, registry, 1);
     progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run on " + std::to_string(mpi.size - 1) +
                   " MPI ranks, largest first");

@@ -30,7 +30,8 @@ namespace {
 const std::vector<std::string> kTopKeys = {"name",           "description",  "datasets",     "solvers", "losses",
                                            "ranks",          "seeds",        "repeats",      "init",    "stopping",
                                            "metrics",        "checkpoints",  "threads",      "output",  "plugin_paths",
-                                           "regularization", "init_scaling", "save_factors", "jobs",    "limits"};
+                                           "regularization", "init_scaling", "save_factors", "jobs",    "limits",
+                                           "distribute"};
 const std::vector<std::string> kLimitKeys = {"wall_s", "memory_gb"};
 const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol", "target"};
 const std::vector<std::string> kRegularizationKeys = {"alpha_W", "alpha_H", "l1_ratio"};
@@ -326,6 +327,25 @@ Spec parse_spec(const std::string& file) {
       (k == "wall_s" ? spec.limits_wall_s : spec.limits_memory_gb) = v.get<double>();
     }
   }
+  if (const auto dist = root["distribute"]) {
+    // distribute: {grid: auto} or {grid: [pr, pc]}: under mpirun, every cell on all processes.
+    spec.lines["distribute"] = Reader::line(dist);
+    if (!dist.IsMap()) r.fail(dist, "distribute", "expected {grid: auto} or {grid: [pr, pc]}");
+    r.check_keys(dist, "distribute", {"grid"});
+    const auto grid = dist["grid"];
+    json g = "auto";
+    if (grid) {
+      spec.lines["distribute.grid"] = Reader::line(grid);
+      if (grid.IsScalar() && grid.as<std::string>() == "auto") {
+        g = "auto";
+      } else if (grid.IsSequence() && grid.size() == 2) {
+        g = json::array({r.integer(grid[0], "distribute.grid", 1), r.integer(grid[1], "distribute.grid", 1)});
+      } else {
+        r.fail(grid, "distribute.grid", "expected auto or [pr, pc] (processes per grid row and column)");
+      }
+    }
+    spec.distribute = json{{"grid", g}};
+  }
   if (const auto save = root["save_factors"]) {
     const json v = save.IsScalar() ? Reader::scalar(save) : json();
     if (!v.is_boolean()) r.fail(save, "save_factors", "expected true or false");
@@ -482,6 +502,29 @@ void validate_spec(const Spec& spec, const Registry& registry) {
       if (!fs::is_regular_file(path))
         throw SpecError(spec.file, spec.line_of(key), key, "no such file: " + path.string());
     }
+  }
+  if (!spec.distribute.is_null()) {
+    // Every plugin of a distributed cell must say it can be; and the start must be drawable by blocks.
+    auto require = [&](const PluginRef& ref, PluginKind kind) {
+      if (!registry.require(kind, ref.name)->descriptor->distributed)
+        throw SpecError(spec.file, ref.line, ref.key,
+                        std::string(to_string(kind)) + " '" + ref.name +
+                            "' cannot run distributed (its descriptor does not say distributed); "
+                            "remove `distribute` or choose another");
+    };
+    for (const auto& d : spec.datasets) require(d, PluginKind::dataset);
+    for (const auto& s : spec.solvers) require(s, PluginKind::solver);
+    for (const auto& l : spec.losses) require(l, PluginKind::loss);
+    for (const auto& m : spec.metrics) require(m, PluginKind::metric);
+    for (const auto& m : methods)
+      if (m != "random" && m != "file")
+        throw SpecError(spec.file, spec.line_of("init"), "init.method",
+                        "init method '" + m.get<std::string>() +
+                            "' needs all of X on one process; distributed cells start from random or file");
+    for (const json& v : spec.init_scaling.is_array() ? spec.init_scaling : json::array({spec.init_scaling}))
+      if (v != "none")
+        throw SpecError(spec.file, spec.line_of("init_scaling"), "init_scaling",
+                        "init_scaling must be none for distributed cells");
   }
   // Last: every plugin is known by now.
   check_data_kinds(spec, registry);

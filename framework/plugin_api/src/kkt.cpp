@@ -13,7 +13,7 @@ void StationarityMeter::prepare(std::size_t M, std::size_t N, std::size_t L) {
 
 namespace {
 
-// grad = pos - neg + l1 + l2 * A; returns (||grad^P||_F, ||A * grad||_F).
+// grad = pos - neg + l1 + l2 * A; returns (||grad^P||_F^2, ||A * grad||_F^2) over this process's A.
 std::pair<double, double> residuals(const Matrix& A, const Matrix& pos, const Matrix& neg, double l1, double l2) {
   double pg = 0, cs = 0;
   for (std::size_t k = 0; k < A.size(); ++k) {
@@ -23,18 +23,24 @@ std::pair<double, double> residuals(const Matrix& A, const Matrix& pos, const Ma
     pg += projected * projected;
     cs += (a * g) * (a * g);
   }
-  return {std::sqrt(pg), std::sqrt(cs)};
+  return {pg, cs};
 }
 
 }  // namespace
 
 Stationarity StationarityMeter::measure(const Data& X, Loss& loss, const Penalty& penalty, const Matrix& W,
-                                        const Matrix& H) {
+                                        const Matrix& H, const Distribution* distribution) {
   loss.gradient_W(X, W, H, pos_W_, neg_W_);
   loss.gradient_H(X, W, H, pos_H_, neg_H_);
+  double squares[4];
+  std::tie(squares[0], squares[1]) = residuals(W, pos_W_, neg_W_, penalty.l1_W, penalty.l2_W);
+  std::tie(squares[2], squares[3]) = residuals(H, pos_H_, neg_H_, penalty.l1_H, penalty.l2_H);
+  if (distribution && distribution->comm) distribution->comm->sum(Communicator::Group::all, squares, 4);
   Stationarity s;
-  std::tie(s.projected_gradient_W, s.complementarity_W) = residuals(W, pos_W_, neg_W_, penalty.l1_W, penalty.l2_W);
-  std::tie(s.projected_gradient_H, s.complementarity_H) = residuals(H, pos_H_, neg_H_, penalty.l1_H, penalty.l2_H);
+  s.projected_gradient_W = std::sqrt(squares[0]);
+  s.complementarity_W = std::sqrt(squares[1]);
+  s.projected_gradient_H = std::sqrt(squares[2]);
+  s.complementarity_H = std::sqrt(squares[3]);
   return s;
 }
 

@@ -187,6 +187,7 @@ void csr_times(const SparseMatrix& S, const RowsOperand& B, double* out, std::si
 }  // namespace
 
 void DataProducts::prepare(const Data& X, std::size_t rank) {
+  distributed_ = false;
   if (X.kind == DataKind::observed)
     throw Error("DataProducts: X has missing entries (observed data); a product with X is not defined");
   X_ = &X;
@@ -224,7 +225,112 @@ void DataProducts::check(const char* what, std::size_t L, bool transposed_out, c
     throw Error(std::string("DataProducts::") + what + ": shapes do not match the prepared problem");
 }
 
+void DataProducts::prepare(const Data& X_block, std::size_t rank, const Distribution& distribution) {
+  prepare(X_block, rank);
+  if (!distribution.distributed()) return;
+  if (!distribution.comm) throw Error("DataProducts: a distributed cell without a communicator");
+  const Layout& l = distribution.layout;
+  if (X_block.rows() != l.x_rows.size() || X_block.cols() != l.x_cols.size())
+    throw Error("DataProducts: X's block is " + std::to_string(X_block.rows()) + "x" + std::to_string(X_block.cols()) +
+                ", the layout says " + std::to_string(l.x_rows.size()) + "x" + std::to_string(l.x_cols.size()));
+  distributed_ = true;
+  distribution_ = distribution;
+  const std::size_t L = rank, m = l.x_rows.size(), n = l.x_cols.size();
+  w_counts_.clear();
+  for (const Range& r : l.w_rows_in_row()) w_counts_.push_back(r.size() * L);
+  h_counts_.clear();
+  for (const Range& c : l.h_cols_in_column()) h_counts_.push_back(c.size() * L);
+  Wi_ = Matrix::from_shape({m, L});
+  Hj_ = Matrix::from_shape({L, n});
+  Hjt_ = Matrix::from_shape({n, L});
+  Q_ = Matrix::from_shape({m, L});
+  Vt_ = Matrix::from_shape({L, n});  // W_i^T X_ij, then transposed in place of Hjt_
+  piece_ = Matrix::from_shape({std::max(l.w_rows.size(), l.h_cols.size()), L});
+  own_rows_ = Matrix::from_shape({l.w_rows.size(), L});
+}
+
+namespace {
+
+// B (cols x rows) <- A^T for A (rows x cols), both row-major and contiguous.
+void transpose_into(const double* a, std::size_t rows, std::size_t cols, double* b) {
+  constexpr std::size_t T = 32;
+  for (std::size_t i0 = 0; i0 < rows; i0 += T)
+    for (std::size_t j = 0; j < cols; ++j)
+      for (std::size_t i = i0; i < std::min(rows, i0 + T); ++i) b[j * rows + i] = a[i * cols + j];
+}
+
+void require_shape(const char* what, const Matrix& A, std::size_t rows, std::size_t cols) {
+  if (A.shape(0) != rows || A.shape(1) != cols)
+    throw Error(std::string("DataProducts::") + what + ": " + std::to_string(A.shape(0)) + "x" +
+                std::to_string(A.shape(1)) + " where this process's part is " + std::to_string(rows) + "x" +
+                std::to_string(cols));
+}
+
+}  // namespace
+
 void DataProducts::XHt(const Matrix& H, Matrix& out) {
+  if (!distributed_) return local_XHt(H, out);
+  const Layout& l = distribution_.layout;
+  const std::size_t L = Hj_.shape(0), n = l.x_cols.size(), nh = l.h_cols.size(), mw = l.w_rows.size();
+  require_shape("XHt", H, L, nh);
+  require_shape("XHt", out, mw, L);
+  using G = Communicator::Group;
+  // H_j^T (n x L) from the column's pieces (each H's columns, as rows of H^T), then H_j.
+  transpose_into(H.data(), L, nh, piece_.data());
+  distribution_.comm->gather(G::column, piece_.data(), h_counts_, Hjt_.data());
+  transpose_into(Hjt_.data(), n, L, Hj_.data());
+  local_XHt(Hj_, Q_);                                                      // X_ij H_j^T, m x L
+  distribution_.comm->sum_scatter(G::row, Q_.data(), w_counts_, out.data());  // this process's rows
+}
+
+void DataProducts::HXt(const Matrix& H, Matrix& out) {
+  if (!distributed_) {
+    if (!X_) throw Error("DataProducts::HXt: called before prepare()");
+    const Data& X = *X_;
+    if (X.kind == DataKind::dense) return gemm(H, Trans::no, X.dense, Trans::yes, out);
+    check("HXt", H.shape(0), true, H, out, true);
+    return sparse_XHt(H, out.data(), 1, X.rows());
+  }
+  const std::size_t L = Hj_.shape(0), mw = distribution_.layout.w_rows.size();
+  require_shape("HXt", out, L, mw);
+  XHt(H, own_rows_);  // this process's rows of X H^T, then transposed
+  transpose_into(own_rows_.data(), mw, L, out.data());
+}
+
+void DataProducts::WtX(const Matrix& W, Matrix& out) {
+  if (!distributed_) return local_WtX(W, out);
+  const Layout& l = distribution_.layout;
+  const std::size_t L = Wi_.shape(1), n = l.x_cols.size(), nh = l.h_cols.size(), mw = l.w_rows.size();
+  require_shape("WtX", W, mw, L);
+  require_shape("WtX", out, L, nh);
+  using G = Communicator::Group;
+  distribution_.comm->gather(G::row, W.data(), w_counts_, Wi_.data());  // W_i, m x L
+  local_WtX(Wi_, Vt_);                                                   // W_i^T X_ij, L x n
+  transpose_into(Vt_.data(), L, n, Hjt_.data());                         // its transpose, n x L
+  distribution_.comm->sum_scatter(G::column, Hjt_.data(), h_counts_, piece_.data());
+  transpose_into(piece_.data(), nh, L, out.data());
+}
+
+void DataProducts::gram_W(const Matrix& W, Matrix& G) {
+  gemm(W, Trans::yes, W, Trans::no, G);
+  if (distributed_) distribution_.comm->sum(Communicator::Group::all, G.data(), G.size());
+}
+
+void DataProducts::gram_H(const Matrix& H, Matrix& G) {
+  gemm(H, Trans::no, H, Trans::yes, G);
+  if (distributed_) distribution_.comm->sum(Communicator::Group::all, G.data(), G.size());
+}
+
+double DataProducts::sum(double local) {
+  if (distributed_) distribution_.comm->sum(Communicator::Group::all, &local, 1);
+  return local;
+}
+
+void DataProducts::sum(double* data, std::size_t n) {
+  if (distributed_) distribution_.comm->sum(Communicator::Group::all, data, n);
+}
+
+void DataProducts::local_XHt(const Matrix& H, Matrix& out) {
   if (!X_) throw Error("DataProducts::XHt: called before prepare()");
   const Data& X = *X_;
   if (X.kind == DataKind::dense) return gemm(X.dense, Trans::no, H, Trans::yes, out);
@@ -232,15 +338,7 @@ void DataProducts::XHt(const Matrix& H, Matrix& out) {
   sparse_XHt(H, out.data(), H.shape(0), 1);
 }
 
-void DataProducts::HXt(const Matrix& H, Matrix& out) {
-  if (!X_) throw Error("DataProducts::HXt: called before prepare()");
-  const Data& X = *X_;
-  if (X.kind == DataKind::dense) return gemm(H, Trans::no, X.dense, Trans::yes, out);
-  check("HXt", H.shape(0), true, H, out, true);
-  sparse_XHt(H, out.data(), 1, X.rows());
-}
-
-void DataProducts::WtX(const Matrix& W, Matrix& out) {
+void DataProducts::local_WtX(const Matrix& W, Matrix& out) {
   if (!X_) throw Error("DataProducts::WtX: called before prepare()");
   const Data& X = *X_;
   if (X.kind == DataKind::dense) return gemm(W, Trans::yes, X.dense, Trans::no, out);

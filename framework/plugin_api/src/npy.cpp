@@ -255,20 +255,25 @@ Matrix read_npy(const std::string& path) {
   return out;
 }
 
-void write_npy(const std::string& path, const Matrix& m) {
-  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(m.shape(0)) + ", " +
-                       std::to_string(m.shape(1)) + "), }";
+std::string npy_prefix(std::size_t rows, std::size_t cols) {
+  std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + std::to_string(rows) + ", " +
+                       std::to_string(cols) + "), }";
   // Pad so that the data starts on a 64-byte boundary, ending the header with a newline.
   const std::size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
+  const std::uint16_t len = static_cast<std::uint16_t>(header.size());
+  std::string prefix("\x93NUMPY\x01\x00", 8);
+  prefix.push_back(static_cast<char>(len & 0xff));
+  prefix.push_back(static_cast<char>(len >> 8));
+  return prefix + header;
+}
+
+void write_npy(const std::string& path, const Matrix& m) {
+  const std::string prefix = npy_prefix(m.shape(0), m.shape(1));
   std::ofstream out(path, std::ios::binary);
   if (!out) throw Error(path + ": cannot write");
-  out.write("\x93NUMPY\x01\x00", 8);
-  const std::uint16_t len = static_cast<std::uint16_t>(header.size());
-  const char len_bytes[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
-  out.write(len_bytes, 2);
-  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
   out.write(reinterpret_cast<const char*>(m.data()), static_cast<std::streamsize>(m.size() * sizeof(double)));
   if (!out) throw Error(path + ": write failed");
 }

@@ -20,8 +20,8 @@ class Frobenius final : public nmfx::Loss {
   explicit Frobenius(const nmfx::Params&) {}
 
   void prepare(const nmfx::Data& X, std::size_t rank) override {
-    M_ = X.rows();
-    N_ = X.cols();
+    M_ = rows_W_ = X.rows();
+    N_ = cols_H_ = X.cols();
     L_ = rank;
     HHt_.resize({L_, L_});
     WtW_.resize({L_, L_});
@@ -35,14 +35,26 @@ class Frobenius final : public nmfx::Loss {
     products_.prepare(X, rank);
   }
 
+  // Distributed (PLANC's MPI-FAUN): the same formulas, with X H^T and W^T X for this process's rows
+  // and columns and the Gram matrices summed over all processes; the value's <X H^T, W> is summed too.
+  void prepare_distributed(const nmfx::Data& X_block, std::size_t rank, const nmfx::Distribution& d) override {
+    if (X_block.kind == nmfx::DataKind::observed)
+      throw nmfx::Error("frobenius: observed data (missing entries) cannot be distributed");
+    prepare(X_block, rank);
+    rows_W_ = d.layout.w_rows.size();
+    cols_H_ = d.layout.h_cols.size();
+    XHt_.resize({rows_W_, L_});
+    products_.prepare(X_block, rank, d);
+  }
+
   // 1/2 ||X||^2 - <X H^T, W> + 1/2 <W^T W, H H^T>.
   double value(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H) override {
     check(X, W, H, "value");
     if (observed_) return observed_value(X, W, H);
     products_.XHt(H, XHt_);
-    nmfx::gemm(W, Trans::yes, W, Trans::no, WtW_);
-    nmfx::gemm(H, Trans::no, H, Trans::yes, HHt_);
-    const double f = 0.5 * X.norm_sq - nmfx::inner(XHt_, W) + 0.5 * nmfx::inner(WtW_, HHt_);
+    products_.gram_W(W, WtW_);
+    products_.gram_H(H, HHt_);
+    const double f = 0.5 * X.norm_sq - products_.sum(nmfx::inner(XHt_, W)) + 0.5 * nmfx::inner(WtW_, HHt_);
     return std::max(f, 0.0);  // the identity can round to a tiny negative number near a fit
   }
 
@@ -51,7 +63,7 @@ class Frobenius final : public nmfx::Loss {
                   nmfx::Matrix& neg) override {
     check(X, W, H, "gradient_W");
     if (observed_) return observed_gradient(X.sparse, W.data(), H, true, pos, neg);
-    nmfx::gemm(H, Trans::no, H, Trans::yes, HHt_);
+    products_.gram_H(H, HHt_);
     nmfx::gemm(W, Trans::no, HHt_, Trans::no, pos);
     products_.XHt(H, neg);
   }
@@ -61,7 +73,7 @@ class Frobenius final : public nmfx::Loss {
                   nmfx::Matrix& neg) override {
     check(X, W, H, "gradient_H");
     if (observed_) return observed_gradient(X.sparse_t, W.data(), H, false, pos, neg);
-    nmfx::gemm(W, Trans::yes, W, Trans::no, WtW_);
+    products_.gram_W(W, WtW_);
     nmfx::gemm(WtW_, Trans::no, H, Trans::no, pos);
     products_.WtX(W, neg);
   }
@@ -145,8 +157,8 @@ class Frobenius final : public nmfx::Loss {
   }
 
   void check(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, const char* where) const {
-    if (X.rows() != M_ || X.cols() != N_ || W.shape(0) != M_ || W.shape(1) != L_ || H.shape(0) != L_ ||
-        H.shape(1) != N_)
+    if (X.rows() != M_ || X.cols() != N_ || W.shape(0) != rows_W_ || W.shape(1) != L_ || H.shape(0) != L_ ||
+        H.shape(1) != cols_H_)
       throw nmfx::Error(std::string("frobenius ") + where + ": X " + std::to_string(X.rows()) + "x" +
                         std::to_string(X.cols()) + ", W " + shape(W) + ", H " + shape(H) +
                         " do not match the prepared " + std::to_string(M_) + "x" + std::to_string(N_) + " at rank " +
@@ -160,6 +172,7 @@ class Frobenius final : public nmfx::Loss {
   }
 
   std::size_t M_ = 0, N_ = 0, L_ = 0;
+  std::size_t rows_W_ = 0, cols_H_ = 0;  // this process's rows of W and columns of H (M_, N_ on one process)
   bool observed_ = false;
   std::vector<double> Ht_, row_sums_;
   nmfx::Matrix HHt_, WtW_, XHt_;
@@ -171,6 +184,7 @@ nmfx::PluginDescriptor describe() {
                                                  "half the squared Frobenius norm, 1/2 ||X - WH||_F^2");
   d.params = {};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
+  d.distributed = true;  // dense and sparse X
   return d;
 }
 

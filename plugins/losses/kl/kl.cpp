@@ -60,6 +60,7 @@ class Kl final : public nmfx::Loss {
   explicit Kl(const nmfx::Params&) {}
 
   void prepare(const nmfx::Data& X, std::size_t rank) override {
+    dist_ = {};
     M_ = X.rows();
     N_ = X.cols();
     L_ = rank;
@@ -84,7 +85,90 @@ class Kl final : public nmfx::Loss {
     row_sums_.assign(M_, 0.0);
   }
 
+  // Distributed: process (i, j) computes the divergence's and the gradients' sums over its block
+  // X_ij from W's row block i and H's column block j (gathered along its grid row and column), and
+  // the blocks' parts are added: the value over all processes, R H^T's rows along the grid row and
+  // W^T R's columns along the grid column (reduce-scatters), leaving this process's rows and columns.
+  // The positive parts are the row sums of H and the column sums of W, summed over the processes.
+  void prepare_distributed(const nmfx::Data& X_block, std::size_t rank, const nmfx::Distribution& d) override {
+    prepare(X_block, rank);
+    dist_ = d;
+    if (!d.distributed()) return;
+    const nmfx::Layout& l = d.layout;
+    w_counts_.clear();
+    for (const nmfx::Range& r : l.w_rows_in_row()) w_counts_.push_back(r.size() * rank);
+    h_counts_.clear();
+    for (const nmfx::Range& r : l.h_cols_in_column()) h_counts_.push_back(r.size() * rank);
+    Wi_ = nmfx::Matrix::from_shape({M_, L_});
+    Hj_ = nmfx::Matrix::from_shape({L_, N_});
+    Hjt_ = nmfx::Matrix::from_shape({N_, L_});
+    pos_W_ = nmfx::Matrix::from_shape({M_, L_});
+    neg_W_ = nmfx::Matrix::from_shape({M_, L_});
+    pos_H_ = nmfx::Matrix::from_shape({L_, N_});
+    neg_H_ = nmfx::Matrix::from_shape({L_, N_});
+    piece_ = nmfx::Matrix::from_shape({std::max(l.h_cols.size(), l.w_rows.size()), L_});
+  }
+
   double value(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H) override {
+    if (!dist_.distributed()) return block_value(X, W, H);
+    gather_blocks(W, H);
+    return dist_.sum(block_value(X, Wi_, Hj_));
+  }
+
+  void gradient_W(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, nmfx::Matrix& pos,
+                  nmfx::Matrix& neg) override {
+    if (!dist_.distributed()) return block_gradient_W(X, W, H, pos, neg);
+    gather_blocks(W, H);
+    block_gradient_W(X, Wi_, Hj_, pos_W_, neg_W_);
+    dist_.comm->sum_scatter(nmfx::Communicator::Group::row, neg_W_.data(), w_counts_, neg.data());
+    sums_over_processes(H, false);
+    for (std::size_t i = 0; i < pos.shape(0); ++i)
+      for (std::size_t a = 0; a < L_; ++a) pos(i, a) = sums_[a];
+  }
+
+  void gradient_H(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, nmfx::Matrix& pos,
+                  nmfx::Matrix& neg) override {
+    if (!dist_.distributed()) return block_gradient_H(X, W, H, pos, neg);
+    gather_blocks(W, H);
+    block_gradient_H(X, Wi_, Hj_, pos_H_, neg_H_);
+    for (std::size_t a = 0; a < L_; ++a)
+      for (std::size_t j = 0; j < N_; ++j) Hjt_(j, a) = neg_H_(a, j);
+    dist_.comm->sum_scatter(nmfx::Communicator::Group::column, Hjt_.data(), h_counts_, piece_.data());
+    const std::size_t nh = neg.shape(1);
+    for (std::size_t a = 0; a < L_; ++a)
+      for (std::size_t j = 0; j < nh; ++j) neg(a, j) = piece_(j, a);
+    sums_over_processes(W, true);
+    for (std::size_t a = 0; a < L_; ++a)
+      for (std::size_t j = 0; j < nh; ++j) pos(a, j) = sums_[a];
+  }
+
+ private:
+  // Distributed: Wi_ <- W's row block (this grid row's pieces), Hj_ <- H's column block.
+  void gather_blocks(const nmfx::Matrix& W, const nmfx::Matrix& H) {
+    using G = nmfx::Communicator::Group;
+    dist_.comm->gather(G::row, W.data(), w_counts_, Wi_.data());
+    const std::size_t nh = H.shape(1);
+    for (std::size_t a = 0; a < L_; ++a)
+      for (std::size_t j = 0; j < nh; ++j) piece_(j, a) = H(a, j);
+    dist_.comm->gather(G::column, piece_.data(), h_counts_, Hjt_.data());
+    for (std::size_t a = 0; a < L_; ++a)
+      for (std::size_t j = 0; j < N_; ++j) Hj_(a, j) = Hjt_(j, a);
+  }
+
+  // sums_ <- the column sums of the whole W (of_W) or the row sums of the whole H.
+  void sums_over_processes(const nmfx::Matrix& F, bool of_W) {
+    std::fill(sums_.begin(), sums_.end(), 0.0);
+    if (of_W) {
+      for (std::size_t i = 0; i < F.shape(0); ++i)
+        for (std::size_t a = 0; a < L_; ++a) sums_[a] += F(i, a);
+    } else {
+      for (std::size_t a = 0; a < L_; ++a)
+        for (std::size_t j = 0; j < F.shape(1); ++j) sums_[a] += F(a, j);
+    }
+    dist_.comm->sum(nmfx::Communicator::Group::all, sums_.data(), L_);
+  }
+
+  double block_value(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H) {
     check(X, W, H, "value");
     if (sparse_) return sparse_value(X, W, H);
     // Each row block's part in row_sums_ (one entry per block), added in block order after.
@@ -112,8 +196,8 @@ class Kl final : public nmfx::Loss {
 
   // dD/dW_ia = sum_mu H_amu - sum_mu (X / WH)_imu H_amu: pos = row sums of H on every row,
   // neg = (X / WH) H^T.
-  void gradient_W(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, nmfx::Matrix& pos,
-                  nmfx::Matrix& neg) override {
+  void block_gradient_W(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, nmfx::Matrix& pos,
+                        nmfx::Matrix& neg) {
     check(X, W, H, "gradient_W");
     if (sparse_) {
       sparse_ratio_times_Ht(X, W, H, neg);
@@ -140,8 +224,8 @@ class Kl final : public nmfx::Loss {
 
   // dD/dH_amu = sum_i W_ia - sum_i W_ia (X / WH)_imu: pos = column sums of W on every column,
   // neg = W^T (X / WH).
-  void gradient_H(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, nmfx::Matrix& pos,
-                  nmfx::Matrix& neg) override {
+  void block_gradient_H(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, nmfx::Matrix& pos,
+                        nmfx::Matrix& neg) {
     check(X, W, H, "gradient_H");
     if (sparse_) {
       sparse_Wt_ratio(X, W, H, neg);  // from the current W: MU has just updated it
@@ -166,7 +250,6 @@ class Kl final : public nmfx::Loss {
       for (std::size_t j = 0; j < N_; ++j) p[a * N_ + j] = sums_[a];
   }
 
- private:
   // Sparse X. Ht_ <- H^T.
   void transpose_H(const nmfx::Matrix& H) {
     const double* h = H.data();
@@ -349,12 +432,18 @@ class Kl final : public nmfx::Loss {
   // Sparse X only.
   nmfx::Matrix Ht_, XtW_;         // H^T (N x L); R^T W (N x L)
   std::vector<double> row_sums_;  // per-row (sparse) or per-block (dense) parts of the value
+  // Distributed only: M_ x N_ is then this process's block of X.
+  nmfx::Distribution dist_;
+  std::vector<std::size_t> w_counts_, h_counts_;  // doubles per process of a row / column gather
+  nmfx::Matrix Wi_, Hj_, Hjt_, piece_;            // W's row block, H's column block (and transposed), a piece
+  nmfx::Matrix pos_W_, neg_W_, pos_H_, neg_H_;    // the block's gradient parts
 };
 
 nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Loss, Kl>("kl", "1.0.0", "generalized Kullback-Leibler divergence D(X || WH)");
   d.params = {};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
+  d.distributed = true;
   return d;
 }
 

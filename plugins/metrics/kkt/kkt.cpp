@@ -12,10 +12,10 @@ class Kkt final : public nmfx::Metric {
 
   nmfx::Values evaluate(const nmfx::MetricContext& c) override {
     if (!prepared_) {
-      meter_.prepare(c.X.rows(), c.X.cols(), c.rank);
+      meter_.prepare(c.W.shape(0), c.H.shape(1), c.rank);  // this process's part when distributed
       prepared_ = true;
     }
-    const nmfx::Stationarity s = meter_.measure(c.X, c.cell_loss, c.penalty, c.W, c.H);
+    const nmfx::Stationarity s = meter_.measure(c.X, c.cell_loss, c.penalty, c.W, c.H, c.distribution);
     const double pg = s.projected_gradient_W + s.projected_gradient_H;
     if (c.iteration == 0 || initial_ == 0) initial_ = pg;
     return {{"kkt_projected_gradient", pg},
@@ -36,6 +36,7 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Metric, Kkt>(
       "kkt", "1.0.0", "KKT residuals: projected gradient norm (absolute, relative to the start) and complementarity");
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
+  d.distributed = true;
   return d;
 }
 

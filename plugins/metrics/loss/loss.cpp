@@ -28,6 +28,7 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_string("of", "", "name of the loss plugin to evaluate; empty means the cell's own loss"),
   };
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
+  d.distributed = true;  // the cell's loss, and loss_of, are already values of the whole X
   return d;
 }
 

@@ -10,17 +10,20 @@ class Sparsity final : public nmfx::Metric {
   explicit Sparsity(const nmfx::Params& p) : threshold_(p.real("threshold")) {}
 
   nmfx::Values evaluate(const nmfx::MetricContext& c) override {
-    return {{"sparsity_W", fraction_below(c.W)}, {"sparsity_H", fraction_below(c.H)}};
+    // Counts and sizes, summed over the processes of a distributed cell.
+    double counts[4] = {below(c.W), static_cast<double>(c.W.size()), below(c.H), static_cast<double>(c.H.size())};
+    if (c.distribution && c.distribution->comm)
+      c.distribution->comm->sum(nmfx::Communicator::Group::all, counts, 4);
+    return {{"sparsity_W", counts[1] > 0 ? counts[0] / counts[1] : 0.0},
+            {"sparsity_H", counts[3] > 0 ? counts[2] / counts[3] : 0.0}};
   }
 
  private:
-  double fraction_below(const nmfx::Matrix& A) const {
-    const std::size_t size = A.size();
-    if (size == 0) return 0.0;
+  double below(const nmfx::Matrix& A) const {
     const double* a = A.data();
     std::size_t count = 0;
-    for (std::size_t k = 0; k < size; ++k) count += a[k] < threshold_;
-    return static_cast<double>(count) / static_cast<double>(size);
+    for (std::size_t k = 0; k < A.size(); ++k) count += a[k] < threshold_;
+    return static_cast<double>(count);
   }
 
   double threshold_;
@@ -33,6 +36,7 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_real("threshold", 1e-3, "entries strictly below this count as zero", 0.0),
   };
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse, nmfx::DataKind::observed};
+  d.distributed = true;
   return d;
 }
 

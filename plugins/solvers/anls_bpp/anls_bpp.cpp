@@ -21,13 +21,16 @@ class AnlsBpp final : public nmfx::Solver {
   explicit AnlsBpp(const nmfx::Params&) {}
 
   void prepare(const nmfx::Problem& problem, Matrix& W, Matrix& H) override {
-    const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
+    const std::size_t M = problem.rows_of_W(), N = problem.cols_of_H(), L = problem.rank;
     if (problem.loss_name != "frobenius")
       throw nmfx::Error("anls_bpp: loss '" + problem.loss_name + "' is not supported (only frobenius)");
     nmfx_common::check_factor_shapes("anls_bpp", problem, W, H);
     X_ = &problem.X;
     penalty_ = problem.penalty;
-    products_.prepare(problem.X, L);
+    if (problem.distribution)
+      products_.prepare(problem.X, L, *problem.distribution);
+    else
+      products_.prepare(problem.X, L);
     HHt_ = Matrix::from_shape({L, L});
     WtW_ = Matrix::from_shape({L, L});
     XHt_ = Matrix::from_shape({M, L});
@@ -43,13 +46,13 @@ class AnlsBpp final : public nmfx::Solver {
     const std::size_t L = W.shape(1), N = H.shape(1);
     // W first (the paper's ANLS order: only H needs an initial value). Row i of W solves
     // min_{w>=0} 1/2 w^T (HH^T + l2 I) w - (XH^T_i - l1)^T w, warm-started from W's passive sets.
-    nmfx::gemm(H, Trans::no, H, Trans::yes, HHt_);
+    products_.gram_H(H, HHt_);
     products_.XHt(H, XHt_);
     shift(HHt_, XHt_, penalty_.l1_W, penalty_.l2_W);
     stats_W_ = nnls_.solve(HHt_, XHt_, W);
 
     // Column j of H, i.e. row j of H^T, solves the same with W^T W and (W^T X)^T.
-    nmfx::gemm(W, Trans::yes, W, Trans::no, WtW_);
+    products_.gram_W(W, WtW_);
     products_.WtX(W, WtX_);
     for (std::size_t a = 0; a < L; ++a)
       for (std::size_t j = 0; j < N; ++j) {
@@ -101,6 +104,7 @@ nmfx::PluginDescriptor describe() {
   d.losses = {"frobenius"};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;
+  d.distributed = true;  // each row of W and column of H is its own NNLS, given the Gram matrices
   return d;
 }
 

@@ -40,6 +40,7 @@ nmfx::PluginDescriptor describe() {
   d.losses = {"frobenius"};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;
+  d.distributed = true;  // each sweep updates this process's rows of W / columns of H, given the Gram matrices
   return d;
 }
 

@@ -14,7 +14,7 @@ class Mu final : public nmfx::Solver {
   explicit Mu(const nmfx::Params& p) : eps_(p.real("eps")) {}
 
   void prepare(const nmfx::Problem& problem, nmfx::Matrix& W, nmfx::Matrix& H) override {
-    const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
+    const std::size_t M = problem.rows_of_W(), N = problem.cols_of_H(), L = problem.rank;
     nmfx_common::check_factor_shapes("mu", problem, W, H);
     // Keep the referents rather than the Problem itself, which may be a temporary.
     X_ = &problem.X;
@@ -69,6 +69,7 @@ nmfx::PluginDescriptor describe() {
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse,
                   nmfx::DataKind::observed};  // as far as the loss accepts the data
   d.penalties = true;
+  d.distributed = true;  // elementwise updates of this process's rows and columns, from the loss's gradients
   return d;
 }
 

@@ -89,8 +89,8 @@ class Communicator {
   /// every process's `data` (sum of counts doubles).
   virtual void sum_scatter(Group group, const double* data, const std::vector<std::size_t>& counts,
                            double* piece) = 0;
-  /// text <- process 0's text, on every process of the group.
-  virtual void broadcast(Group group, std::string& text) = 0;
+  /// text <- the text of the group's process `root`, on every process of the group.
+  virtual void broadcast(Group group, std::string& text, int root = 0) = 0;
 
   /// What this process has sent so far through this communicator, and the wall seconds spent in it.
   std::size_t bytes_sent() const { return bytes_sent_; }
@@ -110,7 +110,7 @@ class SingleProcess final : public Communicator {
   void max(Group, double*, std::size_t) override {}
   void gather(Group, const double* piece, const std::vector<std::size_t>& counts, double* out) override;
   void sum_scatter(Group, const double* data, const std::vector<std::size_t>& counts, double* piece) override;
-  void broadcast(Group, std::string&) override {}
+  void broadcast(Group, std::string&, int) override {}
 };
 
 /// A distributed cell as a plugin sees it: this process's layout and the cell's communicator.

@@ -14,11 +14,14 @@ struct Stationarity {
   double complementarity_H = 0;     ///< ||H * grad_H f||_F
 };
 
-/// Measures stationarity through the loss's gradient split. prepare() sizes the workspaces.
+/// Measures stationarity through the loss's gradient split. prepare() sizes the workspaces: M and
+/// N are the rows of W and columns of H this process holds (all of them on one process).
 class StationarityMeter {
  public:
   void prepare(std::size_t M, std::size_t N, std::size_t L);
-  Stationarity measure(const Data& X, Loss& loss, const Penalty& penalty, const Matrix& W, const Matrix& H);
+  /// With a distribution, the norms are of the whole W and H (sums over all processes).
+  Stationarity measure(const Data& X, Loss& loss, const Penalty& penalty, const Matrix& W, const Matrix& H,
+                       const Distribution* distribution = nullptr);
 
  private:
   Matrix pos_W_, neg_W_, pos_H_, neg_H_;

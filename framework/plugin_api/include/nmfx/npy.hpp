@@ -13,6 +13,9 @@ namespace nmfx {
 /// A 2-D array as a row-major double matrix. Any other number of dimensions is refused.
 Matrix read_npy(const std::string& path);
 void write_npy(const std::string& path, const Matrix& m);
+/// The bytes of a .npy file before the data of a rows x cols float64 C-order matrix (magic,
+/// version 1.0, header padded to 64 bytes): the data of row i starts at size() + 8 cols i.
+std::string npy_prefix(std::size_t rows, std::size_t cols);
 
 /// An array of any number of dimensions: its shape as stored, and its values converted to double
 /// in C (row-major) order whatever the file's order, so that values[((i * s1) + j) * s2 + k] is

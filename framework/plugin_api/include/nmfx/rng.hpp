@@ -20,6 +20,9 @@ class Rng {
   /// Standard normal, Box-Muller on two uniforms (no cached second value, so streams stay simple).
   double normal();
   std::uint64_t next() { return engine_(); }
+  /// Skips n draws of the engine (uniform() takes one, normal() two): how a process of a
+  /// distributed cell reaches its own part of a stream.
+  void discard(unsigned long long n) { engine_.discard(n); }
 
  private:
   std::mt19937_64 engine_;

@@ -1,6 +1,7 @@
 #pragma once
 /// @file factor_shapes.hpp
-/// The one check every solver makes in prepare(): W is M x L and H is L x N for the problem's X and rank.
+/// The one check every solver makes in prepare(): W is M x L and H is L x N for the problem's X and rank
+/// (in a distributed cell, this process's rows of W and columns of H).
 #include <string>
 
 #include <nmfx/plugin.hpp>
@@ -14,7 +15,7 @@ inline std::string shape_of(const nmfx::Matrix& A) {
 /// Throws nmfx::Error("<solver>: W is .. and H is .., expected MxL and LxN") on a mismatch, and on rank 0.
 inline void check_factor_shapes(const std::string& solver, const nmfx::Problem& problem, const nmfx::Matrix& W,
                                 const nmfx::Matrix& H) {
-  const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
+  const std::size_t M = problem.rows_of_W(), N = problem.cols_of_H(), L = problem.rank;
   if (L == 0) throw nmfx::Error(solver + ": rank must be at least 1");
   if (W.shape(0) != M || W.shape(1) != L || H.shape(0) != L || H.shape(1) != N)
     throw nmfx::Error(solver + ": W is " + shape_of(W) + " and H is " + shape_of(H) + ", expected " +

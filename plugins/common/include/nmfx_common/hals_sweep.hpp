@@ -101,6 +101,12 @@ NMFX_TARGET_CLONES static double sweep_block_of(double* f, std::size_t ldf, cons
 // same for any number of threads.
 class Sweep {
  public:
+  /// A distributed cell: F holds this process's columns, so whether a component is all zero, and
+  /// F's maximum, are decided over all processes.
+  void distribute(const nmfx::Distribution* distribution) {
+    comm_ = distribution && distribution->distributed() ? distribution->comm : nullptr;
+  }
+
   void prepare(std::size_t L, std::size_t K) {
     L_ = L;
     K_ = K;
@@ -172,11 +178,18 @@ class Sweep {
     for (std::size_t c = 0; c < blocks; ++c) moved += moved_[c];  // in block order: thread-independent
     for (int part = 1; part < parts; ++part)
       for (std::size_t j = 0; j < L; ++j) nonzero_[j] |= nonzero_[static_cast<std::size_t>(part) * L + j];
+    if (comm_) {  // a component is zero only if it is zero on every process
+      flags_.assign(L + 1, 0.0);
+      for (std::size_t j = 0; j < L; ++j) flags_[j] = nonzero_[j] ? 1.0 : 0.0;
+      flags_[L] = F.size() ? *std::max_element(f, f + F.size()) : 0.0;
+      comm_->max(nmfx::Communicator::Group::all, flags_.data(), L + 1);
+      for (std::size_t j = 0; j < L; ++j) nonzero_[j] = flags_[j] > 0;
+    }
     double floor = -1;  // computed once, on the first all-zero component
     for (std::size_t j = 0; j < L; ++j) {
-      if (nonzero_[j] || K == 0) continue;
+      if (nonzero_[j] || (K == 0 && !comm_)) continue;
       if (floor < 0) {
-        const double top = *std::max_element(f, f + F.size());
+        const double top = comm_ ? flags_[L] : *std::max_element(f, f + F.size());
         floor = top > 0 ? zero_floor * top : zero_floor;
       }
       if (transposed)
@@ -192,6 +205,8 @@ class Sweep {
   std::vector<double> moved_;           // per block of columns: its share of ||F_new - F_old||^2
   std::vector<unsigned char> nonzero_;  // per thread and component: any entry > 0 after the sweep
   std::vector<double> buffer_;          // per thread: a block of W^T (L x min(K, 64)), for run_transposed
+  nmfx::Communicator* comm_ = nullptr;  // distributed cells only
+  std::vector<double> flags_;           // distributed: each component nonzero anywhere, and max(F) last
 };
 
 // The outer iteration of HALS, with the number of sweeps per factor left to the caller:
@@ -206,8 +221,8 @@ class Hals {
                const std::string& who) {
     if (problem.loss_name != "frobenius")
       throw nmfx::Error(who + ": loss '" + problem.loss_name + "' is not supported, only frobenius");
-    M_ = problem.X.rows();
-    N_ = problem.X.cols();
+    M_ = problem.rows_of_W();
+    N_ = problem.cols_of_H();
     L_ = problem.rank;
     if (L_ == 0) throw nmfx::Error(who + ": rank 0 is not allowed");
     if (W.shape(0) != M_ || W.shape(1) != L_ || H.shape(0) != L_ || H.shape(1) != N_)
@@ -215,7 +230,12 @@ class Hals {
                         "x" + std::to_string(L_) + " and " + std::to_string(L_) + "x" + std::to_string(N_));
     penalty_ = problem.penalty;
     zero_floor_ = zero_floor;
-    products_.prepare(problem.X, L_);
+    if (problem.distribution)
+      products_.prepare(problem.X, L_, *problem.distribution);
+    else
+      products_.prepare(problem.X, L_);
+    sweep_W_.distribute(problem.distribution);
+    sweep_H_.distribute(problem.distribution);
     At_.resize({L_, M_});
     HHt_.resize({L_, L_});
     WtX_.resize({L_, N_});
@@ -229,7 +249,7 @@ class Hals {
   std::size_t update_W(nmfx::Matrix& W, const nmfx::Matrix& H, Inner&& inner) {
     if (!prepared_) throw nmfx::Error("hals: step() called before prepare()");
     products_.HXt(H, At_);
-    nmfx::gemm(H, nmfx::Trans::no, H, nmfx::Trans::yes, HHt_);
+    products_.gram_H(H, HHt_);
     penalize(At_, HHt_, penalty_.l1_W, penalty_.l2_W);
     return inner([&] { return sweep_W_.run_transposed(W, At_, HHt_, zero_floor_); });
   }
@@ -238,7 +258,7 @@ class Hals {
   std::size_t update_H(const nmfx::Matrix& W, nmfx::Matrix& H, Inner&& inner) {
     if (!prepared_) throw nmfx::Error("hals: step() called before prepare()");
     products_.WtX(W, WtX_);
-    nmfx::gemm(W, nmfx::Trans::yes, W, nmfx::Trans::no, WtW_);
+    products_.gram_W(W, WtW_);
     penalize(WtX_, WtW_, penalty_.l1_H, penalty_.l2_H);
     return inner([&] { return sweep_H_.run(H, WtX_, WtW_, zero_floor_); });
   }

@@ -38,6 +38,10 @@ struct SessionSetup {
   Penalty penalty;
   bool measure_projected_gradient = false;  ///< add the projected_gradient column at checkpoints
   json cell = json::object();               ///< the cell's parameters, shown to metrics
+  /// A distributed cell (host/distributed.hpp): X is this process's block, W and H its rows and
+  /// columns; the loss is prepared with prepare_distributed, the solver and metrics see the
+  /// distribution, and the trace gains the communication columns. Null on one process.
+  const Distribution* distribution = nullptr;
 };
 
 class CellSession {
@@ -69,6 +73,11 @@ class CellSession {
 
   /// loss + penalty at the current factors (not recorded).
   double objective() const;
+  /// The penalty's value at the current factors (0 without one), of the whole W and H.
+  double penalty_value() const;
+  /// Distributed cells: what this process sent and the seconds it spent communicating in the steps.
+  std::size_t comm_bytes() const { return comm_bytes_; }
+  double comm_seconds() const { return comm_seconds_; }
   /// ||grad^P f|| at the current factors (Lin 2007), not recorded.
   double projected_gradient();
 
@@ -101,6 +110,10 @@ class CellSession {
   Trace trace_;
   std::size_t iteration_ = 0;
   double solver_seconds_ = 0, eval_seconds_ = 0;
+  // Distributed cells: this process's communication in the steps (bytes, seconds), in all and at
+  // the last checkpoint, for the trace's per-iteration columns.
+  double comm_seconds_ = 0;
+  std::size_t comm_bytes_ = 0, bytes_at_checkpoint_ = 0, iteration_at_checkpoint_ = 0;
 };
 
 /// The checkpoint iterations of `checkpoints` ({"every": k} or {"log": n}) up to max_iter, with 0

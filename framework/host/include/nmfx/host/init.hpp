@@ -14,7 +14,7 @@ namespace nmfx {
 ///      | {"method": "file", "W": path, "H": path}   (paths resolved against base_dir)
 ///      | {"method": "nndsvd" | "nndsvda" | "nndsvdar"}  (Boutsidis & Gallopoulos 2008, from LAPACK's SVD)
 void initialize(const json& init, const Data& X, std::size_t rank, std::uint64_t seed, const std::string& base_dir,
-                Matrix& W, Matrix& H);
+                Matrix& W, Matrix& H, std::size_t M = 0, std::size_t N = 0);
 
 /// init_scaling: optimal (Gillis & Glineur's code): W <- alpha W with alpha = <X H^T, W> / <W^T W, H H^T>,
 /// the minimizer of ||X - alpha W H||_F, so that every solver starts from the same best-scaled point.

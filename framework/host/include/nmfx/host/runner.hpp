@@ -25,6 +25,14 @@ struct DataCache {
 json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache,
                   const std::filesystem::path& out, CellObserver* observer);
 
+/// Runs one cell on all MPI processes together (spec.distribute; issue 13's distributed cells):
+/// each process loads its block of X, draws its part of the start, and steps the solver with the
+/// others through the MPI communicator; factors are written in parallel. Every process returns the
+/// same result document (rank 0 writes it). Never throws for a failing cell: a failure on any
+/// process fails the cell on all of them, with that process's message.
+json run_distributed_cell(const Spec& spec, const Cell& cell, const Registry& registry,
+                          const std::filesystem::path& out);
+
 /// environment.plugins of a cell: name, version, library file and library_hash of its dataset,
 /// solver, loss and metrics.
 json plugin_records(const json& cell, const Registry& registry);

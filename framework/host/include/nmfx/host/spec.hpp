@@ -44,6 +44,7 @@ struct Spec {
   double limits_memory_gb = 0;  ///< limits.memory_gb per cell (0: 80% of RAM shared by the jobs)
   std::string output;
   bool save_factors = false;              ///< write W and H of each run as <id>.W.npy and <id>.H.npy
+  json distribute;                        ///< null, or {"grid": "auto" | [pr, pc]}: cells over all MPI processes
   std::vector<std::string> plugin_paths;  ///< resolved against dir
   std::map<std::string, int> lines;       ///< line of every top-level and nested key, for errors
   int line_of(const std::string& key) const;
