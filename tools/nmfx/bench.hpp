@@ -14,8 +14,12 @@ struct Options {
   bool compare_kernels = true;            ///< also run with OpenBLAS's own kernel choice, in a child process
   std::string json_out;                   ///< write the figures as JSON here
   bool child = false;                     ///< internal: print only the JSON figures
+  bool distributed = false;               ///< one distributed cell under mpirun (bench_distributed.cpp)
+  std::string grid = "auto";              ///< --grid: "auto" or "pr,pc"
 };
 
 int run(const Options& options);
+/// nmfx bench --distributed: communication and compute per iteration, against PLANC's formula.
+int run_distributed(const Options& options);
 
 }  // namespace nmfx_bench

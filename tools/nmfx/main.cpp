@@ -208,6 +208,10 @@ int main(int argc, char** argv) {
   bench->add_option("--json", bench_options.json_out, "also write the figures to this JSON file");
   bench->add_flag("!--no-compare", bench_options.compare_kernels, "skip the run with OpenBLAS's own kernel choice");
   bench->add_flag("--child", bench_options.child, "internal: print the figures as JSON")->group("");
+  bench->add_flag("--distributed", bench_options.distributed,
+                  "under mpirun: one distributed cell per --size (default 4000x3000:20) and --solver (default mu); "
+                  "bytes and seconds per iteration per process against PLANC's formula");
+  bench->add_option("--grid", bench_options.grid, "with --distributed: auto, or pr,pc")->default_val("auto");
 
   nmfx_report::Options report_options;
   std::string report_by = "dataset,solver,loss,rank", report_metrics, report_targets = "1e-2,1e-4";
@@ -261,7 +265,7 @@ int main(int argc, char** argv) {
       check_options.isolate = !check_no_fork;
       return nmfx_check::run(check_options, std::cout);
     }
-    if (*bench) return nmfx_bench::run(bench_options);
+    if (*bench) return bench_options.distributed ? nmfx_bench::run_distributed(bench_options) : nmfx_bench::run(bench_options);
     if (*analyze) return nmfx_analyze::run(analyze_options, std::cout);
     if (*merge) return nmfx_merge::run(merge_options);
     if (*report) {

@@ -14,6 +14,15 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 CellSession::CellSession(const Registry& registry, const Data& X, SessionSetup setup, Matrix W, Matrix H)
     : registry_(registry), X_(X), setup_(std::move(setup)), W_(std::move(W)), H_(std::move(H)) {
+  if (setup_.distribution) {
+    // Only plugins that say so may run distributed: any other would work on its piece alone.
+    std::vector<std::pair<PluginKind, std::string>> plugins = {{PluginKind::solver, setup_.solver},
+                                                               {PluginKind::loss, setup_.loss}};
+    for (const auto& m : setup_.metrics) plugins.emplace_back(PluginKind::metric, m.first);
+    for (const auto& [kind, name] : plugins)
+      if (!registry_.require(kind, name)->descriptor->distributed)
+        throw Error(std::string(to_string(kind)) + " '" + name + "' cannot run distributed (its descriptor does not say distributed)");
+  }
   loss_ = registry_.create<Loss>(setup_.loss, setup_.loss_params);
   solver_ = registry_.create<Solver>(setup_.solver, setup_.solver_params);
   for (const auto& [name, params] : setup_.metrics) metrics_.emplace_back(name, registry_.create<Metric>(name, params));
