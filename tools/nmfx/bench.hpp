@@ -16,6 +16,7 @@ struct Options {
   bool child = false;                     ///< internal: print only the JSON figures
   bool distributed = false;               ///< one distributed cell under mpirun (bench_distributed.cpp)
   std::string grid = "auto";              ///< --grid: "auto" or "pr,pc"
+  bool formula_only = false;              ///< --formula-only: print PLANC's bytes for each --size, run nothing
 };
 
 int run(const Options& options);

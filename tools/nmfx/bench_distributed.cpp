@@ -19,6 +19,22 @@
 
 namespace nmfx_bench {
 
+namespace {
+
+void print_formula(std::size_t M, std::size_t N, std::size_t L) {
+  std::cout << "\nPLANC's formula for " << M << " x " << N << " at L = " << L
+            << ", best grid (bytes per iteration per process):\n| processes | grid | bytes |\n|---|---|---|\n";
+  for (int p : {1, 2, 4, 6, 8, 16, 32, 64}) {
+    int r = 1, c = 1;
+    if (static_cast<std::size_t>(p) > std::min(M, N)) continue;
+    nmfx::choose_grid(p, M, N, r, c);
+    std::cout << "| " << p << " | " << r << "x" << c << " | " << std::setprecision(6)
+              << 8 * nmfx::planc_words_per_iteration(M, N, L, r, c) << " |\n";
+  }
+}
+
+}  // namespace
+
 int run_distributed(const Options& o) {
   using nmfx::json;
   using G = nmfx::Communicator::Group;
@@ -43,6 +59,10 @@ int run_distributed(const Options& o) {
     std::istringstream in(size);
     if (!(in >> M >> x >> N >> colon >> L) || x != 'x' || colon != ':')
       throw nmfx::Error("--size '" + size + "': expected MxN:L, e.g. 4000x3000:20");
+    if (o.formula_only) {
+      if (root) print_formula(M, N, L);
+      continue;
+    }
     int pr = 1, pc = 1;
     nmfx::grid_for(o.grid == "auto" ? json("auto") : json::parse("[" + o.grid + "]"), mpi.size, M, N, pr, pc);
     std::unique_ptr<nmfx::Communicator> comm =
@@ -88,17 +108,7 @@ int run_distributed(const Options& o) {
                   << (planc > 0 ? f[2] / planc : 0.0) << " |\n";
       }
     }
-    if (root) {
-      std::cout << "\nPLANC's formula on this problem, best grid (bytes per iteration per process):\n"
-                << "| processes | grid | bytes |\n|---|---|---|\n";
-      for (int p : {1, 2, 4, 6, 8, 16, 32, 64}) {
-        int r = 1, c = 1;
-        if (static_cast<std::size_t>(p) > std::min(M, N)) continue;
-        nmfx::choose_grid(p, M, N, r, c);
-        std::cout << "| " << p << " | " << r << "x" << c << " | " << std::setprecision(6)
-                  << 8 * nmfx::planc_words_per_iteration(M, N, L, r, c) << " |\n";
-      }
-    }
+    if (root) print_formula(M, N, L);
   }
   return 0;
 }

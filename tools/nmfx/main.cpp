@@ -212,6 +212,8 @@ int main(int argc, char** argv) {
                   "under mpirun: one distributed cell per --size (default 4000x3000:20) and --solver (default mu); "
                   "bytes and seconds per iteration per process against PLANC's formula");
   bench->add_option("--grid", bench_options.grid, "with --distributed: auto, or pr,pc")->default_val("auto");
+  bench->add_flag("--formula-only", bench_options.formula_only,
+                  "with --distributed: only PLANC's bytes per iteration for 1-64 processes on each --size");
 
   nmfx_report::Options report_options;
   std::string report_by = "dataset,solver,loss,rank", report_metrics, report_targets = "1e-2,1e-4";
