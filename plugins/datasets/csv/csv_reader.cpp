@@ -129,7 +129,10 @@ class Reader {
     choose_delimiter();
 
     std::vector<Field> fields;
-    Blocks values;
+    Blocks values;  // the whole X, whose number of rows is known only at the end
+    // A block's shape is known: its values go straight into it.
+    nmfx::Matrix block_values;
+    if (o_.block && !o_.shape_only) block_values = nmfx::Matrix::from_shape({o_.rows.size(), o_.cols.size()});
     std::vector<bool> keep;
     std::size_t columns = 0, first_line = 0, rows = 0, kept = 0;
     std::size_t negatives = 0, negative_line = 0, negative_column = 0;
@@ -162,7 +165,12 @@ class Reader {
           }
           if (o_.clip_negative) v = 0.0;
         }
-        if (row_kept && kc >= keep_cols.begin && kc < keep_cols.end) values.push_back(v);
+        if (row_kept && kc >= keep_cols.begin && kc < keep_cols.end) {
+          if (o_.block)
+            block_values(rows - keep_rows.begin, kc - keep_cols.begin) = v;
+          else
+            values.push_back(v);
+        }
         ++kc;
       }
       ++rows;
@@ -187,8 +195,12 @@ class Reader {
                         std::to_string(keep_rows.end) + ") x columns [" + std::to_string(keep_cols.begin) + ", " +
                         std::to_string(keep_cols.end) + ") is empty or outside the " + std::to_string(rows) + " x " +
                         std::to_string(kept) + " matrix");
-    data.dense = nmfx::Matrix::from_shape({o_.block ? keep_rows.size() : rows, o_.block ? keep_cols.size() : kept});
-    values.move_to(data.dense.data());
+    if (o_.block) {
+      data.dense = std::move(block_values);
+    } else {
+      data.dense = nmfx::Matrix::from_shape({rows, kept});
+      values.move_to(data.dense.data());
+    }
     std::vector<std::size_t> dropped;
     for (std::size_t c = 0; c < columns; ++c)
       if (!keep[c]) dropped.push_back(c);
