@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include <zlib.h>
 
@@ -210,6 +211,40 @@ void apply_holdout(Data& X, const Params& params) {
   X.sparse = std::move(train);
   X.test = std::move(test);
   X.dense = Matrix();
+}
+
+namespace {
+bool has_param(const Params& params, const char* name) { return params.values().contains(name); }
+}  // namespace
+
+std::pair<Range, Range> stored_block(const std::string& dataset, const Params& params, const Range& rows,
+                                     const Range& cols) {
+  auto refuse = [&](const std::string& option, const std::string& value) {
+    throw Error("dataset '" + dataset + "': option " + option + ": " + value +
+                " is not supported for distributed cells (it needs the whole X on one process)");
+  };
+  if (has_param(params, "scale") && params.str("scale") != "none") refuse("scale", params.str("scale"));
+  if (has_param(params, "normalize") && params.str("normalize") != "none") refuse("normalize", params.str("normalize"));
+  if (has_param(params, "holdout") && params.real("holdout") > 0) {
+    std::ostringstream value;
+    value << params.real("holdout");
+    refuse("holdout", value.str());
+  }
+  if (has_param(params, "transpose") && params.boolean("transpose")) return {cols, rows};
+  return {rows, cols};
+}
+
+std::pair<std::size_t, std::size_t> shape_after_options(const Params& params, std::size_t M, std::size_t N) {
+  if (has_param(params, "transpose") && params.boolean("transpose")) return {N, M};
+  return {M, N};
+}
+
+void check_block_inside(const std::string& dataset, const Range& rows, const Range& cols, std::size_t M,
+                        std::size_t N) {
+  if (rows.begin < rows.end && cols.begin < cols.end && rows.end <= M && cols.end <= N) return;
+  throw Error("dataset '" + dataset + "': block rows [" + std::to_string(rows.begin) + ", " + std::to_string(rows.end) +
+              ") x columns [" + std::to_string(cols.begin) + ", " + std::to_string(cols.end) +
+              ") is empty or outside the stored " + std::to_string(M) + " x " + std::to_string(N) + " matrix");
 }
 
 }  // namespace nmfx

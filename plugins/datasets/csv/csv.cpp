@@ -1,6 +1,8 @@
 // X from a dense numeric CSV or TSV file (optionally gzipped): one file row per row of X, header
 // lines dropped by skip_rows, label columns by drop_columns. The parsing is in csv_reader.cpp; this
 // file declares the parameters and applies the common dataset options (transpose, scale).
+#include <tuple>
+
 #include <nmfx/dataset_util.hpp>
 #include <nmfx/plugin.hpp>
 
@@ -24,6 +26,25 @@ class Csv final : public nmfx::Dataset {
     return data;
   }
 
+  // One pass over the file that parses and checks every field and keeps none.
+  std::pair<std::size_t, std::size_t> shape() override {
+    const auto [M, N] = csv::read_shape(path_, options_);
+    return nmfx::shape_after_options(params_, M, N);
+  }
+
+  // One pass over the file keeping only the values inside the block (of the stored matrix: the
+  // swapped block under transpose, transposed back by apply_common_options).
+  nmfx::Data load_block(const nmfx::Range& rows, const nmfx::Range& cols) override {
+    csv::Options options = options_;
+    options.block = true;
+    std::tie(options.rows, options.cols) = nmfx::stored_block("csv", params_, rows, cols);
+    nmfx::Data data = csv::parse_file(path_, options);
+    nmfx::apply_common_options(data, params_);
+    data.info["shape"] = {data.rows(), data.cols()};
+    data.info["block"] = {{"rows", {rows.begin, rows.end}}, {"cols", {cols.begin, cols.end}}};
+    return data;
+  }
+
  private:
   nmfx::Params params_;
   std::string path_;
@@ -32,7 +53,7 @@ class Csv final : public nmfx::Dataset {
 
 nmfx::PluginDescriptor describe() {
   auto d =
-      nmfx::describe<nmfx::Dataset, Csv>("csv", "1.0.0", "X from a dense numeric CSV or TSV file (optionally gzipped)");
+      nmfx::describe<nmfx::Dataset, Csv>("csv", "1.1.0", "X from a dense numeric CSV or TSV file (optionally gzipped)");
   d.params = {
       nmfx::param_path("path", "the .csv, .tsv or .txt file (optionally gzipped); each line a row of X"),
       nmfx::param_choice(
@@ -47,6 +68,7 @@ nmfx::PluginDescriptor describe() {
   };
   for (auto& p : nmfx::common_dataset_params()) d.params.push_back(p);
   d.data_kinds = {nmfx::DataKind::dense};
+  d.distributed = true;
   return d;
 }
 

@@ -10,13 +10,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <string_view>
 #include <vector>
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <nmfx/dataset_util.hpp>
 
@@ -83,26 +79,69 @@ struct Field {
   bool quoted = false;
 };
 
+// The file's bytes read once from start to end, a chunk at a time: positions are offsets in the
+// whole content, and only the bytes from the start of the record being parsed on are held.
+class Text {
+ public:
+  using Read = std::function<std::size_t(char*, std::size_t)>;
+  explicit Text(Read read) : read_(std::move(read)) {}
+  // Whether the content has a byte at position p (reading on as far as p).
+  bool has(std::size_t p) {
+    while (p >= base_ + buf_.size() && !eof_) fill();
+    return p < base_ + buf_.size();
+  }
+  // The byte at p, which has(p) said is there and which forget() has not dropped.
+  char operator[](std::size_t p) const { return buf_[p - base_]; }
+  std::string substr(std::size_t p, std::size_t n) const { return buf_.substr(p - base_, n); }
+  // Bytes before p will not be asked for again.
+  void forget(std::size_t p) {
+    if (p - base_ < (std::size_t{1} << 20)) return;  // in steps of 1 MiB, not at every record
+    buf_.erase(0, p - base_);
+    base_ = p;
+  }
+
+ private:
+  void fill() {
+    const std::size_t have = buf_.size(), chunk = std::size_t{1} << 16;
+    buf_.resize(have + chunk);
+    const std::size_t n = read_(&buf_[have], chunk);
+    buf_.resize(have + n);
+    if (n == 0) eof_ = true;
+  }
+  Read read_;
+  std::string buf_;
+  std::size_t base_ = 0;  // the content position of buf_[0]
+  bool eof_ = false;
+};
+
 class Reader {
  public:
-  // `release(upto)` is told, now and then, that bytes before `upto` will not be read again.
-  Reader(std::string_view bytes, const std::string& path, const Options& o,
-         std::function<void(std::size_t)> release = nullptr)
-      : b_(bytes), path_(path), o_(o), release_(std::move(release)) {}
+  Reader(Text::Read read, const std::string& path, const Options& o) : b_(std::move(read)), path_(path), o_(o) {}
+
+  // The file's data rows and kept columns, after run().
+  std::size_t rows() const { return rows_; }
+  std::size_t kept() const { return kept_; }
 
   nmfx::Data run() {
-    if (b_.compare(0, 3, "\xEF\xBB\xBF") == 0) pos_ = 3;  // a UTF-8 byte order mark, as Excel writes
+    if (b_.has(2) && b_[0] == '\xEF' && b_[1] == '\xBB' && b_[2] == '\xBF')
+      pos_ = 3;  // a UTF-8 byte order mark, as Excel writes
     skip_lines();
     choose_delimiter();
 
     std::vector<Field> fields;
-    Blocks values;
+    Blocks values;  // the whole X, whose number of rows is known only at the end
+    // A block's shape is known: its values go straight into it.
+    nmfx::Matrix block_values;
+    if (o_.block && !o_.shape_only) block_values = nmfx::Matrix::from_shape({o_.rows.size(), o_.cols.size()});
     std::vector<bool> keep;
     std::size_t columns = 0, first_line = 0, rows = 0, kept = 0;
     std::size_t negatives = 0, negative_line = 0, negative_column = 0;
-    std::size_t released = 0;
+    // Distributed cells: only the values of rows o_.rows and kept columns o_.cols are kept, but
+    // every field is parsed and checked, so all processes of a cell refuse a bad file alike.
+    const nmfx::Range keep_rows = o_.block ? o_.rows : nmfx::Range{0, SIZE_MAX};
+    const nmfx::Range keep_cols = o_.block ? o_.cols : nmfx::Range{0, SIZE_MAX};
     while (record(fields)) {
-      if (release_ && pos_ - released >= (std::size_t{1} << 24)) release_(released = pos_);
+      b_.forget(pos_);
       if (blank(fields)) continue;
       const std::size_t line = fields.front().line;
       if (rows == 0) {
@@ -115,7 +154,8 @@ class Reader {
                        ", but the first data line (line " + std::to_string(first_line) + ") has " +
                        std::to_string(columns) + " (ragged rows)");
       }
-      for (std::size_t c = 0; c < columns; ++c) {
+      const bool row_kept = !o_.shape_only && rows >= keep_rows.begin && rows < keep_rows.end;
+      for (std::size_t c = 0, kc = 0; c < columns; ++c) {
         if (!keep[c]) continue;
         double v = number(fields[c], c + 1, rows == 0);
         if (v < 0) {
@@ -125,10 +165,18 @@ class Reader {
           }
           if (o_.clip_negative) v = 0.0;
         }
-        values.push_back(v);
+        if (row_kept && kc >= keep_cols.begin && kc < keep_cols.end) {
+          if (o_.block)
+            block_values(rows - keep_rows.begin, kc - keep_cols.begin) = v;
+          else
+            values.push_back(v);
+        }
+        ++kc;
       }
       ++rows;
     }
+    rows_ = rows;
+    kept_ = kept;
     if (rows == 0)
       throw nmfx::Error(path_ + ": no data lines" +
                         (o_.skip_rows ? " after the " + std::to_string(o_.skip_rows) + " skipped by skip_rows" : ""));
@@ -140,8 +188,19 @@ class Reader {
 
     nmfx::Data data;
     data.kind = nmfx::DataKind::dense;
-    data.dense = nmfx::Matrix::from_shape({rows, kept});
-    values.move_to(data.dense.data());
+    if (o_.shape_only) return data;
+    if (o_.block && (keep_rows.begin >= keep_rows.end || keep_cols.begin >= keep_cols.end || keep_rows.end > rows ||
+                     keep_cols.end > kept))
+      throw nmfx::Error(path_ + ": block rows [" + std::to_string(keep_rows.begin) + ", " +
+                        std::to_string(keep_rows.end) + ") x columns [" + std::to_string(keep_cols.begin) + ", " +
+                        std::to_string(keep_cols.end) + ") is empty or outside the " + std::to_string(rows) + " x " +
+                        std::to_string(kept) + " matrix");
+    if (o_.block) {
+      data.dense = std::move(block_values);
+    } else {
+      data.dense = nmfx::Matrix::from_shape({rows, kept});
+      values.move_to(data.dense.data());
+    }
     std::vector<std::size_t> dropped;
     for (std::size_t c = 0; c < columns; ++c)
       if (!keep[c]) dropped.push_back(c);
@@ -161,11 +220,12 @@ class Reader {
 
   void skip_lines() {
     for (std::size_t k = 0; k < o_.skip_rows; ++k) {
-      if (pos_ >= b_.size())
+      if (!b_.has(pos_))
         throw nmfx::Error(path_ + ": skip_rows " + std::to_string(o_.skip_rows) + " drops every line (the file has " +
                           std::to_string(k) + ")");
-      const std::size_t nl = b_.find('\n', pos_);
-      pos_ = nl == std::string::npos ? b_.size() : nl + 1;
+      while (b_.has(pos_) && b_[pos_] != '\n') ++pos_;
+      if (b_.has(pos_)) ++pos_;
+      b_.forget(pos_);
       ++line_;
     }
   }
@@ -177,11 +237,11 @@ class Reader {
       // else runs of spaces.
       std::size_t p = pos_;
       std::string first;
-      while (p < b_.size()) {
-        const std::size_t nl = std::min(b_.find('\n', p), b_.size());
-        first = b_.substr(p, nl - p);
+      while (b_.has(p)) {
+        first.clear();
+        while (b_.has(p) && b_[p] != '\n') first.push_back(b_[p++]);
         if (!trim(first).empty()) break;
-        p = nl + 1;
+        ++p;
       }
       if (first.find('\t') != std::string::npos)
         delim_ = '\t';
@@ -212,21 +272,21 @@ class Reader {
   // The next record's fields; false at the end of the file.
   bool record(std::vector<Field>& fields) {
     fields.clear();
-    if (pos_ >= b_.size()) return false;
-    const std::size_t size = b_.size();
+    if (!b_.has(pos_)) return false;
     for (;;) {
-      while (pos_ < size && pad(b_[pos_])) ++pos_;
-      if (!delim_ && (pos_ >= size || b_[pos_] == '\n')) break;  // space mode: trailing blanks end the record
+      while (b_.has(pos_) && pad(b_[pos_])) ++pos_;
+      if (!delim_ && (!b_.has(pos_) || b_[pos_] == '\n')) break;  // space mode: trailing blanks end the record
       Field f;
       f.line = line_;
-      if (pos_ < size && b_[pos_] == '"') {
+      if (b_.has(pos_) && b_[pos_] == '"') {
         f.quoted = true;
         ++pos_;
         for (;;) {
-          if (pos_ >= size) fail(f.line, "column " + std::to_string(fields.size() + 1) + ": unterminated quoted field");
+          if (!b_.has(pos_))
+            fail(f.line, "column " + std::to_string(fields.size() + 1) + ": unterminated quoted field");
           const char c = b_[pos_++];
           if (c == '"') {
-            if (pos_ < size && b_[pos_] == '"') {
+            if (b_.has(pos_) && b_[pos_] == '"') {
               f.text.push_back('"');
               ++pos_;
             } else {
@@ -238,25 +298,25 @@ class Reader {
           }
         }
         if (delim_)
-          while (pos_ < size && pad(b_[pos_])) ++pos_;
+          while (b_.has(pos_) && pad(b_[pos_])) ++pos_;
         const bool line_end =
-            pos_ >= size || b_[pos_] == '\n' || (b_[pos_] == '\r' && (pos_ + 1 == size || b_[pos_ + 1] == '\n'));
+            !b_.has(pos_) || b_[pos_] == '\n' || (b_[pos_] == '\r' && (!b_.has(pos_ + 1) || b_[pos_ + 1] == '\n'));
         if (!line_end && !separator(b_[pos_]))
           fail(line_, "column " + std::to_string(fields.size() + 1) + ": text after a closing quote");
       } else {
         const std::size_t start = pos_;
-        while (pos_ < size && b_[pos_] != '\n' && !separator(b_[pos_])) ++pos_;
-        f.text = trim(std::string(b_.substr(start, pos_ - start)));
+        while (b_.has(pos_) && b_[pos_] != '\n' && !separator(b_[pos_])) ++pos_;
+        f.text = trim(b_.substr(start, pos_ - start));
       }
       fields.push_back(std::move(f));
-      if (pos_ < size && separator(b_[pos_])) {
+      if (b_.has(pos_) && separator(b_[pos_])) {
         ++pos_;  // in space mode the rest of a run of blanks is skipped as padding
         continue;
       }
       break;  // '\n' or the end
     }
-    if (pos_ + 1 < size && b_[pos_] == '\r' && b_[pos_ + 1] == '\n') ++pos_;
-    if (pos_ < size && b_[pos_] == '\n') {
+    if (b_.has(pos_ + 1) && b_[pos_] == '\r' && b_[pos_ + 1] == '\n') ++pos_;
+    if (b_.has(pos_) && b_[pos_] == '\n') {
       ++pos_;
       ++line_;
     }
@@ -338,11 +398,11 @@ class Reader {
     return keep;
   }
 
-  std::string_view b_;
+  Text b_;
   const std::string& path_;
   const Options& o_;
-  std::function<void(std::size_t)> release_;
   std::size_t pos_ = 0, line_ = 1;
+  std::size_t rows_ = 0, kept_ = 0;
   char delim_ = ',';
   std::string delimiter_name_;
 };
@@ -350,36 +410,31 @@ class Reader {
 }  // namespace
 
 nmfx::Data parse(const std::string& bytes, const std::string& path, const Options& options) {
-  return Reader(bytes, path, options).run();
+  std::size_t at = 0;
+  return Reader(
+             [&](char* to, std::size_t n) {
+               const std::size_t k = std::min(n, bytes.size() - at);
+               std::memcpy(to, bytes.data() + at, k);
+               at += k;
+               return k;
+             },
+             path, options)
+      .run();
 }
 
 nmfx::Data parse_file(const std::string& path, const Options& options) {
-  const int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) throw nmfx::Error(path + ": cannot open file");
-  struct stat st {};
-  unsigned char magic[2] = {0, 0};
-  const bool gzipped = fstat(fd, &st) == 0 && pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-  if (gzipped || st.st_size == 0) {  // inflated into memory first (an empty file: nothing to map)
-    close(fd);
-    return parse(nmfx::read_file_maybe_gz(path), path, options);
-  }
-  // Mapped rather than read, and the pages already parsed handed back as the parse goes on, so
-  // that the text never stays resident beside X.
-  const std::size_t size = static_cast<std::size_t>(st.st_size);
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (map == MAP_FAILED) throw nmfx::Error(path + ": cannot map the file into memory");
-  struct Unmap {
-    void* p;
-    std::size_t n;
-    ~Unmap() { munmap(p, n); }
-  } unmap{map, size};
-  madvise(map, size, MADV_SEQUENTIAL);
-  char* base = static_cast<char*>(map);
-  const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  return Reader(std::string_view(base, size), path, options,
-                [&](std::size_t upto) { madvise(base, upto / page * page, MADV_DONTNEED); })
-      .run();
+  // Streamed (and gunzipped on the fly): only the record being parsed and a buffer are held.
+  nmfx::FileStream in(path);
+  return Reader([&](char* to, std::size_t n) { return in.read(to, n); }, path, options).run();
+}
+
+std::pair<std::size_t, std::size_t> read_shape(const std::string& path, const Options& options) {
+  Options count = options;
+  count.shape_only = true;
+  nmfx::FileStream in(path);
+  Reader reader([&](char* to, std::size_t n) { return in.read(to, n); }, path, count);
+  reader.run();
+  return {reader.rows(), reader.kept()};
 }
 
 }  // namespace csv

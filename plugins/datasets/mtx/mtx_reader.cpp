@@ -133,6 +133,11 @@ class Reader {
       fail_file("this is a tar archive; extract the .mtx file from it first (SuiteSparse ships .tar.gz archives)");
     header();
     size_line();
+    if (o_.block &&
+        (o_.rows.begin >= o_.rows.end || o_.cols.begin >= o_.cols.end || o_.rows.end > M_ || o_.cols.end > N_))
+      fail_file("block rows [" + std::to_string(o_.rows.begin) + ", " + std::to_string(o_.rows.end) + ") x columns [" +
+                std::to_string(o_.cols.begin) + ", " + std::to_string(o_.cols.end) + ") is empty or outside the " +
+                std::to_string(M_) + " x " + std::to_string(N_) + " matrix");
     nmfx::Data data = array_ ? read_array() : read_coordinate();
     string_view extra;
     if (lines_.next_content(extra))
@@ -145,7 +150,7 @@ class Reader {
     const bool any = data.kind == nmfx::DataKind::dense
                          ? std::any_of(data.dense.begin(), data.dense.end(), [](double v) { return v != 0.0; })
                          : data.sparse.nnz() > 0;
-    if (!any) fail_file("every entry is zero; NMF needs a nonzero X");
+    if (!any && !o_.block) fail_file("every entry is zero; NMF needs a nonzero X");  // a block may be
     data.info["path"] = path_;
     data.info["format"] = array_ ? "array" : "coordinate";
     data.info["field"] = field_;
@@ -159,6 +164,24 @@ class Reader {
     throw nmfx::Error(path_ + ":" + std::to_string(lines_.number()) + ": " + what);
   }
   [[noreturn]] void fail_file(const std::string& what) const { throw nmfx::Error(path_ + ": " + what); }
+
+ public:
+  std::pair<std::size_t, std::size_t> shape() {
+    header();
+    size_line();
+    return {M_, N_};
+  }
+
+ private:
+  // The shape of what is returned (the block, or the whole matrix), and whether the 0-based entry
+  // (i, j) of the file is in it.
+  std::uint64_t rows_out() const { return o_.block ? o_.rows.size() : M_; }
+  std::uint64_t cols_out() const { return o_.block ? o_.cols.size() : N_; }
+  bool inside(std::uint64_t i, std::uint64_t j) const {
+    return !o_.block || (i >= o_.rows.begin && i < o_.rows.end && j >= o_.cols.begin && j < o_.cols.end);
+  }
+  std::uint64_t row0() const { return o_.block ? o_.rows.begin : 0; }
+  std::uint64_t col0() const { return o_.block ? o_.cols.begin : 0; }
 
   void header() {
     string_view line;
@@ -270,9 +293,10 @@ class Reader {
   nmfx::Data read_array() {
     nmfx::Data data;
     data.kind = nmfx::DataKind::dense;
-    data.dense = nmfx::Matrix::from_shape({M_, N_});
+    data.dense = nmfx::Matrix::from_shape({rows_out(), cols_out()});
     data.dense.fill(0.0);
     double* x = data.dense.data();
+    const std::uint64_t n = cols_out(), r0 = row0(), c0 = col0();
     std::uint64_t i = 0, j = 0;  // column by column; symmetric: i from j
     for (std::uint64_t k = 0; k < declared_; ++k) {
       string_view line;
@@ -281,8 +305,8 @@ class Reader {
       const auto t = split(line);
       if (t.size() != 1) fail("expected one value per line, found " + std::to_string(t.size()) + " fields");
       const double v = value(t[0], i + 1, j + 1);
-      x[i * N_ + j] = v;
-      if (symmetric_) x[j * N_ + i] = v;
+      if (inside(i, j)) x[(i - r0) * n + (j - c0)] = v;
+      if (symmetric_ && inside(j, i)) x[(j - r0) * n + (i - c0)] = v;
       if (++i == M_) {
         ++j;
         i = symmetric_ ? j : 0;
@@ -296,16 +320,17 @@ class Reader {
     nmfx::Data data;
     data.info["entries"] = declared_;
     if (o_.dense) {
-      if (N_ > (std::uint64_t(1) << 36) / M_)
-        fail_file("dense: true would need " + std::to_string(M_) + " x " + std::to_string(N_) +
+      if (cols_out() > (std::uint64_t(1) << 36) / rows_out())
+        fail_file("dense: true would need " + std::to_string(rows_out()) + " x " + std::to_string(cols_out()) +
                   " doubles; read the file as sparse");
       data.kind = nmfx::DataKind::dense;
-      data.dense = nmfx::Matrix::from_shape({M_, N_});
+      data.dense = nmfx::Matrix::from_shape({rows_out(), cols_out()});
       data.dense.fill(0.0);
       double* x = data.dense.data();
+      const std::size_t n = cols_out(), r0 = row0(), c0 = col0();
       entries(pattern, [&](std::uint32_t i, std::uint32_t j, double v) {
-        x[std::size_t{i} * N_ + j] += v;
-      });  // duplicates summed
+        if (inside(i, j)) x[(i - r0) * n + (j - c0)] += v;
+      });  // duplicates summed in file order
       return data;
     }
 
@@ -313,29 +338,33 @@ class Reader {
     // written cost no memory, so reserving for every entry mirrored is free when few are.
     std::vector<std::uint32_t> rows, cols;
     std::vector<double> values;
-    const std::size_t most = static_cast<std::size_t>(declared_) * (symmetric_ ? 2 : 1);
+    // A block reserves nothing: it keeps a share of the entries that the file does not announce.
+    const std::size_t most = o_.block ? 0 : static_cast<std::size_t>(declared_) * (symmetric_ ? 2 : 1);
     rows.reserve(most);
     cols.reserve(most);
     values.reserve(most);
+    const std::uint32_t r0 = static_cast<std::uint32_t>(row0()), c0 = static_cast<std::uint32_t>(col0());
     entries(pattern, [&](std::uint32_t i, std::uint32_t j, double v) {
-      rows.push_back(i);
-      cols.push_back(j);
+      if (!inside(i, j)) return;
+      rows.push_back(i - r0);
+      cols.push_back(j - c0);
       values.push_back(v);
     });
+    const std::size_t M = rows_out(), N = cols_out();
 
     // CSR in place, with no second copy of the entries: a counting sort on rows that swaps each
     // entry into its row's range (American flag sort), then each row sorted by column and its
     // repeated entries summed (in the order the sort leaves them) and zeros dropped, compacted
     // towards the front. The row array is then freed; cols and values become X's CSR.
     nmfx::SparseMatrix& S = data.sparse;
-    S.rows = M_;
-    S.cols = N_;
-    std::vector<std::size_t> start(M_ + 1, 0);
+    S.rows = M;
+    S.cols = N;
+    std::vector<std::size_t> start(M + 1, 0);
     for (const std::uint32_t r : rows) ++start[r + 1];
-    for (std::size_t r = 0; r < M_; ++r) start[r + 1] += start[r];
+    for (std::size_t r = 0; r < M; ++r) start[r + 1] += start[r];
     {
       std::vector<std::size_t> next(start.begin(), start.end() - 1);
-      for (std::size_t r = 0; r < M_; ++r)
+      for (std::size_t r = 0; r < M; ++r)
         while (next[r] < start[r + 1]) {
           const std::size_t p = next[r];
           const std::uint32_t home = rows[p];
@@ -350,13 +379,17 @@ class Reader {
         }
     }
     std::vector<std::uint32_t>().swap(rows);
-    S.indptr.assign(M_ + 1, 0);
+    S.indptr.assign(M + 1, 0);
     std::vector<std::pair<std::uint32_t, double>> row;  // one row at a time
     std::size_t duplicates = 0, zeros = 0, kept = 0;
-    for (std::size_t r = 0; r < M_; ++r) {
+    for (std::size_t r = 0; r < M; ++r) {
       row.clear();
       for (std::size_t k = start[r]; k < start[r + 1]; ++k) row.emplace_back(cols[k], values[k]);
-      std::stable_sort(row.begin(), row.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      // By column, then repeated entries by value: the swaps above leave them in an order that
+      // depends on every other row's entries, and a sum of three or more depends on its order, so
+      // sorting them by value makes each sum a function of the entry's values alone (the same in
+      // a block as in the whole matrix).
+      std::sort(row.begin(), row.end());
       for (auto it = row.begin(); it != row.end();) {
         const std::uint32_t col = it->first;
         double sum = it->second;
@@ -429,6 +462,14 @@ nmfx::Data parse(const std::string& bytes, const std::string& path, const Option
       },
       bytes.size(), path, options);
   return reader.run();
+}
+
+std::pair<std::size_t, std::size_t> read_shape(const std::string& path, const Options& options) {
+  nmfx::FileStream in(path);
+  // No content_size(): a gzipped file would be inflated whole to count its bytes. The size line's
+  // check against the bytes left is then left to the read of a block.
+  Reader reader([&](char* to, std::size_t n) { return in.read(to, n); }, SIZE_MAX, path, options);
+  return reader.shape();
 }
 
 nmfx::Data parse_file(const std::string& path, const Options& options) {

@@ -3,7 +3,9 @@
 // gunzipped), so that the fuzz target (fuzz/mtx_fuzz.cpp) can call it without a file.
 #include <cstdint>
 #include <string>
+#include <utility>
 
+#include <nmfx/distributed.hpp>
 #include <nmfx/types.hpp>
 
 namespace mtx {
@@ -14,6 +16,11 @@ struct Options {
   /// Largest number of rows or columns accepted. The default is what CSR's 32-bit column indices
   /// can address; the fuzz target lowers it so that a header cannot ask for gigabytes of offsets.
   std::uint64_t max_dim = 0xFFFFFFFFull;
+  /// Distributed cells: keep only the entries in rows x cols (0-based, inside the file's shape)
+  /// and return that block, with indices relative to its first row and column. The whole file is
+  /// still read and checked, so every process of a cell refuses a bad file with the same error.
+  bool block = false;
+  nmfx::Range rows, cols;
 };
 
 /// Parses a whole Matrix Market file. `path` starts every error message, followed by the line
@@ -25,5 +32,7 @@ nmfx::Data parse(const std::string& bytes, const std::string& path, const Option
 /// coordinate file's entries become CSR in place, so the peak memory of a load is X's CSR plus
 /// its row indices (4 bytes per entry) and a buffer.
 nmfx::Data parse_file(const std::string& path, const Options& options);
+/// The shape (M, N) from the header and size line of the file `path`, reading nothing after them.
+std::pair<std::size_t, std::size_t> read_shape(const std::string& path, const Options& options);
 
 }  // namespace mtx

@@ -9,8 +9,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <nmfx/dataset_util.hpp>
 #include <nmfx/npy.hpp>
@@ -82,24 +87,8 @@ class Npy final : public nmfx::Dataset {
     if (npz::is_zip(std::string(magic, got))) return load_npz(std::move(info));
     if (!member_.empty())
       throw nmfx::Error(path_ + ": member '" + member_ + "' was asked for, but the file is not an .npz archive");
-    // The preamble (magic, version, header length), then the header it announces.
     std::string prefix(magic, got);
-    prefix.resize(12);
-    prefix.resize(got + in.read(&prefix[got], 12 - got));
-    std::size_t header_len = 0, preamble = 0;
-    if (prefix.size() >= 10 && prefix[6] == 1) {
-      preamble = 10;
-      header_len = static_cast<unsigned char>(prefix[8]) | static_cast<unsigned char>(prefix[9]) << 8;
-    } else if (prefix.size() >= 12 && (prefix[6] == 2 || prefix[6] == 3)) {
-      preamble = 12;
-      for (int b = 3; b >= 0; --b) header_len = header_len << 8 | static_cast<unsigned char>(prefix[8 + b]);
-    }
-    if (preamble && header_len <= (1u << 20) && preamble + header_len > prefix.size()) {
-      const std::size_t have = prefix.size();
-      prefix.resize(preamble + header_len);
-      prefix.resize(have + in.read(&prefix[have], preamble + header_len - have));
-    }
-    const nmfx::NpyHeader h = nmfx::parse_npy_header(prefix.data(), prefix.size(), path_, 0);
+    const nmfx::NpyHeader h = read_header(in, prefix);
     const std::size_t bytes = h.count * h.item;
     // Data bytes already read with the header (only with a header shorter than 2 bytes).
     const std::size_t extra = std::min(prefix.size() - h.data_offset, bytes);
@@ -120,28 +109,7 @@ class Npy final : public nmfx::Dataset {
       double* v = data.dense.data();
       for (std::size_t k = 0; k < read / 8; ++k) checks.visit(v[k], k, clip_);
     } else {
-      // Any other dtype, order or selection: converted and placed 1 MiB at a time.
-      Placer place(h, x, data.dense.data());
-      std::vector<char> raw(1 << 20);
-      std::vector<double> values(raw.size());
-      std::size_t pending = extra;  // bytes in raw not yet converted (less than one entry after a round)
-      std::copy_n(prefix.begin() + static_cast<long>(h.data_offset), extra, raw.begin());
-      for (;;) {
-        const std::size_t left = bytes - read;  // not yet converted, the pending bytes included
-        const std::size_t want = left > pending ? std::min(raw.size() - pending, left - pending) : 0;
-        const std::size_t n = want ? in.read(raw.data() + pending, want) : 0;
-        const std::size_t avail = pending + n, entries = avail / h.item;
-        nmfx::npy_convert(h, raw.data(), entries, values.data());
-        for (std::size_t e = 0; e < entries; ++e) place.next(values[e], checks, clip_);
-        pending = avail - entries * h.item;
-        std::copy(raw.begin() + static_cast<long>(entries * h.item), raw.begin() + static_cast<long>(avail),
-                  raw.begin());
-        read += entries * h.item;
-        if (n < want || want == 0) {
-          read += pending;
-          break;
-        }
-      }
+      read = stream_into(in, prefix, h, x, data.dense.data(), checks);
     }
     if (read < bytes)
       throw nmfx::Error(path_ + ": truncated data: expected " + std::to_string(bytes) + " bytes for shape " +
@@ -151,6 +119,51 @@ class Npy final : public nmfx::Dataset {
                         " (more than one array in the file?)");
     checks.report(path_, x, clip_, info);
     return finish(std::move(data), std::move(info), h.shape, x);
+  }
+
+  std::pair<std::size_t, std::size_t> shape() override {
+    nmfx::FileStream in(path_);
+    std::string prefix = first_bytes_of_npy(in);
+    const Shape x = shape_of(read_header(in, prefix).shape, path_);
+    return nmfx::shape_after_options(params_, x.r.end - x.r.begin, x.c.end - x.c.begin);
+  }
+
+  // A plain .npy: each row (or column, whichever the file stores contiguously) of the block read
+  // in place by one pread at its offset; a gzipped one: a streaming pass that keeps the block.
+  nmfx::Data load_block(const nmfx::Range& rows, const nmfx::Range& cols) override {
+    const auto [stored_rows, stored_cols] = nmfx::stored_block("npy", params_, rows, cols);
+    nmfx::FileStream in(path_);
+    std::string prefix = first_bytes_of_npy(in);
+    const nmfx::NpyHeader h = read_header(in, prefix);
+    const Shape whole = shape_of(h.shape, path_);
+    nmfx::check_block_inside("npy", stored_rows, stored_cols, whole.r.end - whole.r.begin, whole.c.end - whole.c.begin);
+    Shape x = whole;  // the selection narrowed to the block
+    x.r = {whole.r.begin + stored_rows.begin, whole.r.begin + stored_rows.end};
+    x.c = {whole.c.begin + stored_cols.begin, whole.c.begin + stored_cols.end};
+
+    nmfx::Data data;
+    data.dense = nmfx::Matrix::from_shape({stored_rows.size(), stored_cols.size()});
+    Checks checks;
+    const std::size_t bytes = h.count * h.item;
+    if (gzipped(path_)) {
+      const std::size_t extra = std::min(prefix.size() - h.data_offset, bytes);
+      const std::size_t extra_after = prefix.size() - h.data_offset - extra;
+      if (stream_into(in, prefix, h, x, data.dense.data(), checks) < bytes)
+        throw nmfx::Error(path_ + ": truncated data: expected " + std::to_string(bytes) + " bytes for shape " +
+                          shape_text(h.shape));
+      if (const std::size_t after = extra_after + in.skip_rest())
+        throw nmfx::Error(path_ + ": " + std::to_string(after) + " bytes after the data of shape " +
+                          shape_text(h.shape) + " (more than one array in the file?)");
+    } else {
+      read_in_place(h, x, data.dense.data(), checks);
+    }
+    nmfx::json info = {{"path", path_},
+                       {"block", {{"rows", {rows.begin, rows.end}}, {"cols", {cols.begin, cols.end}}}}};
+    checks.report(path_, x, clip_, info);
+    data.info = std::move(info);
+    nmfx::apply_common_options(data, params_);
+    data.info["shape"] = {data.rows(), data.cols()};
+    return data;
   }
 
  private:
@@ -255,6 +268,134 @@ class Npy final : public nmfx::Dataset {
     std::size_t i0_ = 0, i1_ = 0, i2_ = 0;
   };
 
+  // The first bytes of a .npy (plain or gzipped) for read_header; an .npz archive is refused,
+  // since its members can be neither read in place nor streamed by this reader.
+  std::string first_bytes_of_npy(nmfx::FileStream& in) const {
+    char magic[4] = {};
+    const std::size_t got = in.read(magic, 4);
+    if (npz::is_zip(std::string(magic, got)))
+      throw nmfx::Error("dataset 'npy': " + path_ +
+                        " is an .npz archive, which distributed cells do not read; save the array alone with "
+                        "numpy.save (a plain .npy, read in place block by block)");
+    if (!member_.empty())
+      throw nmfx::Error(path_ + ": member '" + member_ + "' was asked for, but the file is not an .npz archive");
+    return std::string(magic, got);
+  }
+
+  static bool gzipped(const std::string& path) {
+    std::ifstream probe(path, std::ios::binary);
+    unsigned char magic[2] = {0, 0};
+    probe.read(reinterpret_cast<char*>(magic), 2);
+    return probe.gcount() == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  }
+
+  // The block x.r x x.c of a plain .npy, by positioned reads: the entries of one stored run (a
+  // row of the block when the file keeps X's rows contiguous, else a column) at a time, through a
+  // buffer of that run. Nothing else of the file is read.
+  void read_in_place(const nmfx::NpyHeader& h, const Shape& x, double* out, Checks& checks) const {
+    const int fd = open(path_.c_str(), O_RDONLY);
+    if (fd < 0) throw nmfx::Error(path_ + ": cannot open file");
+    struct Close {
+      int fd;
+      ~Close() { close(fd); }
+    } closer{fd};
+    struct stat st {};
+    if (fstat(fd, &st) != 0) throw nmfx::Error(path_ + ": cannot read the file's size");
+    const std::size_t bytes = h.count * h.item, size = static_cast<std::size_t>(st.st_size);
+    // The same refusals as load(), so that every process of a cell agrees with a single one.
+    if (size < h.data_offset + bytes)
+      throw nmfx::Error(path_ + ": truncated data: expected " + std::to_string(bytes) + " bytes for shape " +
+                        shape_text(h.shape));
+    if (size > h.data_offset + bytes)
+      throw nmfx::Error(path_ + ": " + std::to_string(size - h.data_offset - bytes) +
+                        " bytes after the data of shape " + shape_text(h.shape) +
+                        " (more than one array in the file?)");
+    // Index of X(row, col) among the stored entries, in the file's order, and in C order (as
+    // Checks reports positions). A 3-D stack (N, h, w) has X(p, n) = a[n, p / w, p % w].
+    const std::size_t d0 = h.shape[0];
+    auto file_index = [&](std::size_t row, std::size_t col) -> std::size_t {
+      if (!x.images) return h.fortran ? row + x.M * col : row * x.N + col;
+      return h.fortran ? col + d0 * (row / x.d2 + x.d1 * (row % x.d2)) : col * x.M + row;
+    };
+    auto c_index = [&](std::size_t row, std::size_t col) { return x.images ? col * x.M + row : row * x.N + col; };
+    // Which of X's indices is contiguous in the file: the column index in a C-order matrix and in
+    // a Fortran-order stack of images (whose first index is the image), else the row index.
+    const bool along_row = x.images == h.fortran;
+    const std::size_t nr = x.r.end - x.r.begin, nc = x.c.end - x.c.begin;
+    const std::size_t run = along_row ? nc : nr, runs = along_row ? nr : nc;
+    std::vector<char> raw(run * h.item);
+    std::vector<double> values(run);
+    for (std::size_t k = 0; k < runs; ++k) {
+      const std::size_t row0 = x.r.begin + (along_row ? k : 0), col0 = x.c.begin + (along_row ? 0 : k);
+      std::size_t at = h.data_offset + file_index(row0, col0) * h.item, done = 0;
+      while (done < raw.size()) {
+        const ssize_t n = pread(fd, raw.data() + done, raw.size() - done, static_cast<off_t>(at + done));
+        if (n <= 0) throw nmfx::Error(path_ + ": read error at byte " + std::to_string(at + done));
+        done += static_cast<std::size_t>(n);
+      }
+      nmfx::npy_convert(h, raw.data(), run, values.data());
+      for (std::size_t e = 0; e < run; ++e) {
+        const std::size_t row = row0 + (along_row ? 0 : e), col = col0 + (along_row ? e : 0);
+        checks.visit(values[e], c_index(row, col), clip_);
+        out[(row - x.r.begin) * nc + (col - x.c.begin)] = values[e];
+      }
+    }
+  }
+
+  // The header of a plain or gzipped .npy from `in`, whose first bytes are already in `prefix`;
+  // prefix then holds everything read (the header, and data bytes only after a very short one).
+  nmfx::NpyHeader read_header(nmfx::FileStream& in, std::string& prefix) const {
+    const std::size_t got = prefix.size();
+    // The preamble (magic, version, header length), then the header it announces.
+    prefix.resize(12);
+    prefix.resize(got + in.read(&prefix[got], 12 - got));
+    std::size_t header_len = 0, preamble = 0;
+    if (prefix.size() >= 10 && prefix[6] == 1) {
+      preamble = 10;
+      header_len = static_cast<unsigned char>(prefix[8]) | static_cast<unsigned char>(prefix[9]) << 8;
+    } else if (prefix.size() >= 12 && (prefix[6] == 2 || prefix[6] == 3)) {
+      preamble = 12;
+      for (int b = 3; b >= 0; --b) header_len = header_len << 8 | static_cast<unsigned char>(prefix[8 + b]);
+    }
+    if (preamble && header_len <= (1u << 20) && preamble + header_len > prefix.size()) {
+      const std::size_t have = prefix.size();
+      prefix.resize(preamble + header_len);
+      prefix.resize(have + in.read(&prefix[have], preamble + header_len - have));
+    }
+    return nmfx::parse_npy_header(prefix.data(), prefix.size(), path_, 0);
+  }
+
+  // Converts the data that follow the header in `in` (the first of them perhaps already in
+  // prefix) and places the selected entries x.r x x.c at out, 1 MiB at a time; returns the data
+  // bytes read (fewer than the array's only for a truncated file).
+  std::size_t stream_into(nmfx::FileStream& in, const std::string& prefix, const nmfx::NpyHeader& h, const Shape& x,
+                          double* out, Checks& checks) const {
+    const std::size_t bytes = h.count * h.item;
+    const std::size_t extra = std::min(prefix.size() - h.data_offset, bytes);
+    std::size_t read = 0;
+    Placer place(h, x, out);
+    std::vector<char> raw(1 << 20);
+    std::vector<double> values(raw.size());
+    std::size_t pending = extra;  // bytes in raw not yet converted (less than one entry after a round)
+    std::copy_n(prefix.begin() + static_cast<long>(h.data_offset), extra, raw.begin());
+    for (;;) {
+      const std::size_t left = bytes - read;  // not yet converted, the pending bytes included
+      const std::size_t want = left > pending ? std::min(raw.size() - pending, left - pending) : 0;
+      const std::size_t n = want ? in.read(raw.data() + pending, want) : 0;
+      const std::size_t avail = pending + n, entries = avail / h.item;
+      nmfx::npy_convert(h, raw.data(), entries, values.data());
+      for (std::size_t e = 0; e < entries; ++e) place.next(values[e], checks, clip_);
+      pending = avail - entries * h.item;
+      std::copy(raw.begin() + static_cast<long>(entries * h.item), raw.begin() + static_cast<long>(avail), raw.begin());
+      read += entries * h.item;
+      if (n < want || want == 0) {
+        read += pending;
+        break;
+      }
+    }
+    return read;
+  }
+
   nmfx::Data finish(nmfx::Data data, nmfx::json info, const std::vector<std::size_t>& s, const Shape& x) const {
     info["stored_shape"] = s;
     if (x.images && x.r.begin == 0 && x.r.end == x.M) info["image_shape"] = {s[1], s[2]};
@@ -313,7 +454,7 @@ class Npy final : public nmfx::Dataset {
 
 nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Dataset, Npy>(
-      "npy", "2.1.0", "X from a NumPy .npy file or .npz member: a 2-D matrix, or a 3-D stack of images as columns");
+      "npy", "2.2.0", "X from a NumPy .npy file or .npz member: a 2-D matrix, or a 3-D stack of images as columns");
   d.params = {
       nmfx::param_path("path", "the .npy or .npz file (optionally gzipped) holding X"),
       nmfx::param_string("member", "", "the array inside an .npz archive ('x' or 'x.npy'); empty: its only array"),
@@ -325,6 +466,7 @@ nmfx::PluginDescriptor describe() {
   for (auto& p : nmfx::common_dataset_params()) d.params.push_back(p);
   for (auto& p : nmfx::holdout_params()) d.params.push_back(p);
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::observed};  // observed when holdout > 0
+  d.distributed = true;
   return d;
 }
 

@@ -5,8 +5,10 @@
 /// every dataset documents and applies them the same way.
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <nmfx/distributed.hpp>
 #include <nmfx/params.hpp>
 #include <nmfx/types.hpp>
 
@@ -65,5 +67,20 @@ std::vector<ParamSpec> holdout_params();
 /// RcppML's speckled test set). All other entries, zeros included, are the training entries.
 /// Records info["holdout"]. Throws for non-dense X or (fold+1)*f > 1.
 void apply_holdout(Data& X, const Params& params);
+
+/// Distributed cells (Dataset::load_block): the block of the stored X, as the dataset reads it
+/// before the common options, that gives block rows x cols of X: the same block, or under
+/// `transpose` the swapped one (block (r, c) of X^T is block (c, r) of X, transposed; then
+/// apply_common_options on the block read transposes it back). Refuses, with a one-line error
+/// naming `dataset` and the option, the options that need the whole X: scale, normalize and
+/// holdout ("dataset 'npy': option scale: max is not supported for distributed cells ...").
+std::pair<Range, Range> stored_block(const std::string& dataset, const Params& params, const Range& rows,
+                                     const Range& cols);
+
+/// Distributed cells (Dataset::shape): X's shape from the stored one (M, N), swapped under `transpose`.
+std::pair<std::size_t, std::size_t> shape_after_options(const Params& params, std::size_t M, std::size_t N);
+
+/// Refuses a block that is empty or reaches past the stored M x N matrix, naming `dataset`.
+void check_block_inside(const std::string& dataset, const Range& rows, const Range& cols, std::size_t M, std::size_t N);
 
 }  // namespace nmfx
