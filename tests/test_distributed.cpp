@@ -12,7 +12,7 @@
 
 #include "support.hpp"
 
-TEST_CASE("distributed: split_range covers [0, n) in order, part sizes differing by at most one") {
+TEST_CASE("distributed: split_range covers 0..n in order, part sizes differing by at most one") {
   for (std::size_t n : {0ul, 1ul, 7ul, 29ul, 37ul, 1000ul})
     for (int parts : {1, 2, 3, 4, 6, 7}) {
       CAPTURE(n);
