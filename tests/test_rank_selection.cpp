@@ -270,7 +270,7 @@ TEST_CASE("planted rank 8: cross-validation and the cophenetic correlation both 
 }
 
 TEST_CASE(
-    "spec analyses: nmfx run runs them after the grid and writes what nmfx analyze writes; validate checks them") {
+    "spec analyses: nmfx run runs them after the grid, writing what nmfx analyze writes, and validate checks them") {
   // Three groups of 10 samples, each dominated by one of 3 factors.
   const std::size_t M = 20, N = 30, K = 3;
   nmfx::Rng rng(7);
