@@ -268,3 +268,43 @@ TEST_CASE("planted rank 8: cross-validation and the cophenetic correlation both 
   const auto report = test::nmfx_command("report consensus", dir);
   CHECK(report.output.find("Rank selection") != std::string::npos);
 }
+
+TEST_CASE(
+    "spec analyses: nmfx run runs them after the grid, writing what nmfx analyze writes, and validate checks them") {
+  // Three groups of 10 samples, each dominated by one of 3 factors.
+  const std::size_t M = 20, N = 30, K = 3;
+  nmfx::Rng rng(7);
+  Matrix W = test::random_matrix(M, K, 8), H = Matrix::from_shape({K, N});
+  for (std::size_t j = 0; j < N; ++j)
+    for (std::size_t a = 0; a < K; ++a) H(a, j) = (a == j % K ? 1.0 : 0.0) + 0.1 * rng.uniform();
+  const auto dir = test::temp_dir("spec_analyses");
+  nmfx::write_npy((dir / "x.npy").string(), test::naive_product(W, H));
+  const std::string head =
+      "name: s\ndatasets: [{name: npy, params: {path: x.npy}}]\nsolvers: [hals]\nranks: [2, 3, 4, 5]\nrepeats: 4\n"
+      "stopping: {max_iter: 100}\ncheckpoints: {every: 100}\nmetrics: [relative_error]\nsave_factors: true\n"
+      "threads: 1\n";
+  test::write(dir / "s.yaml", head + "analyses: [consensus, {name: elbow, params: {metric: relative_error}}]\n");
+  const auto validated = test::nmfx_command("validate s.yaml", dir);
+  CHECK_MESSAGE(validated.status == 0, validated.output);
+  const auto ran = test::nmfx_command("run s.yaml -o out", dir);
+  REQUIRE_MESSAGE(ran.status == 0, ran.output);
+  CHECK(ran.output.find("written: ") != std::string::npos);
+  const json from_run = json::parse(test::read(dir / "out" / "analysis.json"));
+  const auto& analyses = from_run["surveys"][0]["analyses"];
+  CHECK(analyses.size() == 2);  // only the analyses the spec names
+  CHECK(analyses["consensus"]["per_rank"].size() == 4);
+  CHECK(analyses["elbow"]["params"]["metric"] == "relative_error");
+  const auto analyzed = test::nmfx_command("analyze out --analysis consensus --analysis elbow", dir);
+  REQUIRE_MESSAGE(analyzed.status == 0, analyzed.output);
+  CHECK(json::parse(test::read(dir / "out" / "analysis.json")) == from_run);
+
+  test::write(dir / "typo.yaml", head + "analyses: [consensus, consensu]\n");
+  const auto typo = test::nmfx_command("validate typo.yaml", dir);
+  CHECK(typo.status == 2);
+  CHECK(typo.output.find("typo.yaml:11: analyses[1]: unknown analysis 'consensu'; did you mean 'consensus'?") !=
+        std::string::npos);
+  test::write(dir / "param.yaml", head + "analyses: [{name: elbow, params: {metrc: loss}}]\n");
+  const auto param = test::nmfx_command("validate param.yaml", dir);
+  CHECK(param.status == 2);
+  CHECK(param.output.find("did you mean 'metric'?") != std::string::npos);
+}

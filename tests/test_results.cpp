@@ -90,6 +90,7 @@ TEST_CASE("results: a RunResult goes to JSON and back unchanged, and to_json wri
   r.data = {{"kind", "dense"}};
   r.skipped_metrics = json::array({"test_rmse"});
   r.factors = {{"W", "x.W.npy"}, {"H", "x.H.npy"}};
+  r.restarts = {{"runs", 2}, {"iterations", 5}, {"chosen", 1}, {"objectives", {2.5, 2.0}}};
   r.iterations = 12;
   r.solver_seconds = 0.5;
   r.eval_seconds = 0.25;

@@ -52,9 +52,14 @@ json base(json extra) {
 }  // namespace
 
 TEST_CASE("stopping: the vocabulary is fixed and each rule names itself") {
-  CHECK(nmfx::stop_reasons() == std::vector<std::string>{"tol", "pg_tol", "target", "max_time_s", "max_iter"});
-  auto rules = nmfx::make_stopping_rules(
-      {{"max_iter", 5}, {"max_time_s", 1.0}, {"tol", 1e-3}, {"pg_tol", 1e-4}, {"target", {{"loss", 1.0}}}});
+  CHECK(nmfx::stop_reasons() ==
+        std::vector<std::string>{"tol", "pg_tol", "target", "connectivity", "max_time_s", "max_iter"});
+  auto rules = nmfx::make_stopping_rules({{"max_iter", 5},
+                                          {"max_time_s", 1.0},
+                                          {"tol", 1e-3},
+                                          {"pg_tol", 1e-4},
+                                          {"target", {{"loss", 1.0}}},
+                                          {"connectivity", {{"every", 10}, {"unchanged", 41}}}});
   std::vector<std::string> names;
   for (const auto& r : rules) names.push_back(r->name());
   CHECK(names == nmfx::stop_reasons());
@@ -156,4 +161,125 @@ TEST_CASE("stopping: spec target is parsed into the cell, and checked") {
   test::write(dir / "list.yaml", head + "stopping: {target: [1, 2]}\n");
   CHECK_THROWS_WITH_AS(nmfx::parse_spec((dir / "list.yaml").string()),
                        doctest::Contains("stopping.target: expected a mapping"), nmfx::SpecError);
+}
+
+namespace {
+
+// R NMF's connectivity matrix: C(i, j) = 1 when samples i and j have their largest H entry in the
+// same component (R's which.max: the first on ties).
+std::vector<int> connectivity_matrix(const Matrix& H) {
+  const std::size_t L = H.shape()[0], N = H.shape()[1];
+  std::vector<std::size_t> index(N);
+  for (std::size_t j = 0; j < N; ++j) {
+    double best = -1;
+    for (std::size_t l = 0; l < L; ++l)
+      if (H(l, j) > best) best = H(l, j), index[j] = l;
+  }
+  std::vector<int> C(N * N);
+  for (std::size_t i = 0; i < N; ++i)
+    for (std::size_t j = 0; j < N; ++j) C[i * N + j] = index[i] == index[j];
+  return C;
+}
+
+// An H (2 x N) whose samples are split as `group`: sample j goes to component group[j] (or to the
+// other one when `swapped`, which leaves the connectivity as it is).
+Matrix split(const std::vector<int>& group, bool swapped) {
+  Matrix H({2, group.size()});
+  for (std::size_t j = 0; j < group.size(); ++j) {
+    const int g = swapped ? 1 - group[j] : group[j];
+    H(g, j) = 1.0 + 0.1 * static_cast<double>(j);
+    H(1 - g, j) = 0.5;
+  }
+  return H;
+}
+
+}  // namespace
+
+TEST_CASE("stopping: connectivity stops at the stated count of unchanged checks, and never while it changes") {
+  const Matrix W({1, 2});
+  SUBCASE("constant connectivity, with the components renumbered at every check: stops at every * (unchanged + 1)") {
+    nmfx::ConnectivityRule rule(5, 3);
+    std::size_t stopped = 0;
+    for (std::size_t it = 1; it <= 100 && !stopped; ++it)
+      if (rule.watch(it, W, split({0, 1, 1, 0, 1}, it % 2 == 0))) stopped = it;
+    // The check at 5 has nothing to compare with; those at 10, 15 and 20 find it unchanged.
+    CHECK(stopped == 20);
+    CHECK(rule.met({}));
+  }
+  SUBCASE("a partition that changes at every check never stops the run") {
+    nmfx::ConnectivityRule rule(5, 3);
+    for (std::size_t it = 1; it <= 10000; ++it) {
+      const bool odd_check = (it / 5) % 2 == 1;
+      CHECK_FALSE(rule.watch(it, W, split({0, odd_check ? 1 : 0, 1, 1}, false)));
+    }
+    CHECK_FALSE(rule.met({}));
+  }
+  SUBCASE("a change restarts the count") {
+    nmfx::ConnectivityRule rule(1, 3);
+    const std::vector<int> a = {0, 0, 1}, b = {0, 1, 1};
+    const std::vector<std::vector<int>> seq = {a, a, a, b, b, b, b};  // unchanged at checks 2, 3; 5, 6, 7
+    std::vector<bool> got;
+    for (std::size_t it = 1; it <= seq.size(); ++it) got.push_back(rule.watch(it, W, split(seq[it - 1], false)));
+    CHECK(got == std::vector<bool>{false, false, false, false, false, false, true});
+  }
+}
+
+TEST_CASE("stopping: a run stops by connectivity exactly where R NMF's rule would, computed from its own steps") {
+  const std::size_t every = 2, unchanged = 6;
+  const json stopping = base({{"connectivity", {{"every", every}, {"unchanged", unchanged}}}});
+  const Ran r = run(stopping, {{"every", 1000}});
+  CHECK(r.stop_reason == "connectivity");
+  CHECK(r.column("iteration").back() == r.session->iteration());
+
+  // The same start stepped by hand, with R NMF's N x N connectivity matrices and its counter.
+  nmfx::SessionSetup setup;
+  setup.solver = "hals";
+  setup.rank = 4;
+  nmfx::CellSession by_hand(test::registry(), planted(), setup, test::random_matrix(40, 4, 3, 0.1, 1.0),
+                            test::random_matrix(4, 30, 4, 0.1, 1.0));
+  std::vector<int> previous;
+  std::size_t count = 0, expected = 0;
+  while (!expected && by_hand.iteration() < 100000) {
+    by_hand.step();
+    if (by_hand.iteration() % every) continue;
+    const auto C = connectivity_matrix(by_hand.H());
+    if (C == previous) {
+      if (++count == unchanged) expected = by_hand.iteration();
+    } else {
+      previous = C, count = 0;
+    }
+  }
+  CHECK(r.session->iteration() == expected);
+
+  SUBCASE("rank 1: one cluster from the start, so the stop is at every * (unchanged + 1)") {
+    nmfx::SessionSetup one;
+    one.solver = "mu";
+    one.rank = 1;
+    nmfx::CellSession s(test::registry(), planted(), one, test::random_matrix(40, 1, 3, 0.1, 1.0),
+                        test::random_matrix(1, 30, 4, 0.1, 1.0));
+    auto rules = nmfx::make_stopping_rules(base({{"connectivity", {{"every", 10}, {"unchanged", 4}}}}));
+    CHECK(s.run(rules, nmfx::checkpoint_iterations({{"every", 7}}, 100000)) == "connectivity");
+    CHECK(s.iteration() == 50);
+  }
+}
+
+TEST_CASE("stopping: spec connectivity takes R NMF's brunet defaults, and is checked") {
+  const auto dir = test::temp_dir("spec_connectivity");
+  const std::string head = "name: t\ndatasets: [synthetic]\nsolvers: [mu]\nlosses: [kl]\nranks: [2]\n";
+  test::write(dir / "ok.yaml", head + "stopping: {max_iter: 2000, connectivity: {}}\n");
+  const nmfx::Spec spec = nmfx::parse_spec((dir / "ok.yaml").string());
+  CHECK(spec.stopping["connectivity"] == json{{"every", 10}, {"unchanged", 41}});
+  nmfx::validate_spec(spec, test::registry());
+  test::write(dir / "given.yaml", head + "stopping: {connectivity: {every: 5, unchanged: 3}}\n");
+  CHECK(nmfx::parse_spec((dir / "given.yaml").string()).stopping["connectivity"] ==
+        json{{"every", 5}, {"unchanged", 3}});
+  test::write(dir / "zero.yaml", head + "stopping: {connectivity: {every: 0}}\n");
+  CHECK_THROWS_WITH_AS(nmfx::parse_spec((dir / "zero.yaml").string()),
+                       doctest::Contains("stopping.connectivity.every: must be at least 1"), nmfx::SpecError);
+  test::write(dir / "typo.yaml", head + "stopping: {connectivity: {unchanging: 3}}\n");
+  CHECK_THROWS_WITH_AS(nmfx::parse_spec((dir / "typo.yaml").string()), doctest::Contains("did you mean 'unchanged'"),
+                       nmfx::SpecError);
+  test::write(dir / "scalar.yaml", head + "stopping: {connectivity: 40}\n");
+  CHECK_THROWS_WITH_AS(nmfx::parse_spec((dir / "scalar.yaml").string()),
+                       doctest::Contains("stopping.connectivity: expected {every"), nmfx::SpecError);
 }

@@ -172,17 +172,28 @@ def convergence(report, out):
 # ---------------------------------------------------------------- rank study
 
 
-def kneedle(x, y):
-    """Satopää et al. (2011) knee of a decreasing convex curve: the point farthest below the chord
-    after normalising both axes to [0, 1] (the maximum of the difference curve)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) < 3:
-        return None
-    xn = (x - x.min()) / (x.max() - x.min())
-    yn = (y - y.min()) / (y.max() - y.min()) if y.max() > y.min() else np.zeros_like(y)
-    diff = (1 - yn) - xn  # decreasing curve flipped to increasing, minus the diagonal
-    i = int(np.argmax(diff))
-    return i if 0 < i < len(x) - 1 else None
+def chosen_elbows(dirs):
+    """The rank the `elbow` analysis plugin chose for each survey of these folders' analysis.json
+    (written by `nmfx analyze`, or by `nmfx run` with `analyses:` in the spec), keyed as survey_key:
+    nmfx's one Kneedle lives in that plugin, so the figure shows what the table says."""
+    chosen = {}
+    for d in dirs:
+        path = os.path.join(d, "analysis.json")
+        if os.path.exists(path):
+            with open(path) as fh:
+                for survey in json.load(fh)["surveys"]:
+                    chosen[json.dumps(survey["key"], sort_keys=True)] = survey["analyses"].get("elbow", {}).get("chosen")
+    return chosen
+
+
+def survey_key(cell):
+    """What the runs of one survey share, as `nmfx analyze` groups them: the cell without rank, seed
+    and held-out fold."""
+    key = {k: v for k, v in cell.items() if k not in ("rank", "seed")}
+    if "params" in key.get("dataset", {}):
+        key["dataset"] = dict(key["dataset"], params={k: v for k, v in key["dataset"]["params"].items()
+                                                      if k != "holdout_fold"})
+    return json.dumps(key, sort_keys=True)
 
 
 def by_rank(runs, metric, solver_label):
@@ -195,8 +206,12 @@ def by_rank(runs, metric, solver_label):
     return np.array(ranks), np.array(mean), np.array(sd)
 
 
-def rank_study(report, out):
+def rank_study(report, out, dirs):
     runs = ok_runs(report["runs"])
+    elbows = chosen_elbows(dirs)
+    if not elbows:
+        print("plot rank: no analysis.json: run `nmfx analyze RESULTS --analysis elbow` to mark the elbow",
+              file=sys.stderr)
     if len({r["cell"]["rank"] for r in runs}) < 2:
         print("plot rank: needs runs at two ranks or more", file=sys.stderr)
         return []
@@ -210,11 +225,13 @@ def rank_study(report, out):
             members = [r for r in group if label(r) == lab]
             ranks, m, s = by_rank(members, "relative_error", lab)
             axes[0].errorbar(ranks, m, yerr=s, color=color, marker="o", capsize=3, label=lab)
-            knee = kneedle(ranks, m)
-            if knee is not None:
-                axes[0].axvline(ranks[knee], color=color, linestyle=":", alpha=0.8)
-                axes[0].annotate(f"elbow r={ranks[knee]}", (ranks[knee], m[knee]), textcoords="offset points",
-                                 xytext=(6, 6), color=color, fontsize=8)
+            keys = {survey_key(r["cell"]) for r in members}
+            knee = elbows.get(keys.pop()) if len(keys) == 1 else None
+            if knee is not None and knee in ranks:
+                y = m[list(ranks).index(knee)]
+                axes[0].axvline(knee, color=color, linestyle=":", alpha=0.8)
+                axes[0].annotate(f"elbow r={knee}", (knee, y), textcoords="offset points", xytext=(6, 6),
+                                 color=color, fontsize=8)
             for part, style in (("sparsity_W", "-"), ("sparsity_H", "--")):
                 if any(part in r["final"] for r in members):
                     ranks, m, s = by_rank(members, part, lab)
@@ -222,7 +239,7 @@ def rank_study(report, out):
                                      label=f"{lab}: {part[-1]}")
         axes[0].set_xlabel("rank")
         axes[0].set_ylabel("relative error ‖X − WH‖ / ‖X‖")
-        axes[0].set_title("Error against rank (elbow: Kneedle)")
+        axes[0].set_title("Error against rank (elbow: the elbow analysis, Kneedle)")
         axes[1].set_xlabel("rank")
         axes[1].set_ylabel("fraction of entries below the threshold")
         axes[1].set_title("Sparsity of W (solid) and H (dashed)")
@@ -346,7 +363,7 @@ def main(argv=None):
     if a.figure in ("convergence", "all"):
         made += convergence(runs, out)
     if a.figure in ("rank", "all"):
-        made += rank_study(runs, out)
+        made += rank_study(runs, out, a.results)
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         from plot_rank import rank_selection  # noqa: E402
         made += rank_selection(a.results, out, save)

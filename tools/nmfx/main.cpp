@@ -332,7 +332,30 @@ int main(int argc, char** argv) {
       std::cout << "stopped by a signal: `nmfx run --resume` runs the interrupted and remaining cells\n";
       return 130;
     }
-    return summary.failed > 0 ? 1 : 0;
+    int analyses_status = 0;
+    if (!l.spec.analyses.empty()) {
+      if (!shard.empty()) {
+        std::cout << "analyses: not run on a shard; run `nmfx analyze` on the merged results\n";
+      } else {
+        // The spec's analyses, exactly as `nmfx analyze RESULTS --analysis A --param A.key=value` runs them.
+        nmfx_analyze::Options a;
+        a.dirs = {summary.output};
+        a.plugin_paths = l.spec.plugin_paths;
+        for (const auto& ref : l.spec.analyses) {
+          a.analyses.push_back(ref.name);
+          for (auto it = ref.params.begin(); it != ref.params.end(); ++it)
+            a.params.push_back(ref.name + "." + it.key() + "=" + it->dump());
+        }
+        std::cout << "\n";
+        try {
+          analyses_status = nmfx_analyze::run(a, std::cout);
+        } catch (const nmfx::Error& e) {  // e.g. no run succeeded: the grid's own outcome stands
+          std::cout << "analyses: " << e.what() << "\n";
+          analyses_status = 1;
+        }
+      }
+    }
+    return summary.failed > 0 || analyses_status != 0 ? 1 : 0;
   } catch (const nmfx::Error& e) {
     std::cerr << "nmfx: " << e.what() << "\n";
     return 2;

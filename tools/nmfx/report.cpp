@@ -25,6 +25,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <nmfx/host/grid.hpp>
+#include <nmfx/host/registry.hpp>
 #include <nmfx/npy.hpp>
 #include <nmfx/host/runner.hpp>
 
@@ -879,7 +880,8 @@ class ClaimChecker {
     return v;
   }
 
-  // "The knee point appears at rank r": Kneedle (Satopää et al. 2011) on the mean curve by rank.
+  // "The knee point appears at rank r": the `elbow` analysis plugin (nmfx's one Kneedle, Satopää et
+  // al. 2011) on the mean curve by rank.
   Verdict elbow_at(const json& c) {
     const auto [ranks, m] = by_rank(c);
     const double want = field(c, "rank").get<double>();
@@ -888,24 +890,18 @@ class ClaimChecker {
       v.reason = "fewer than three ranks";
       return v;
     }
-    const double x0 = ranks.front(), x1 = ranks.back();
-    const auto [lo, hi] = std::minmax_element(m.begin(), m.end());
-    const bool decreasing = m.back() < m.front();
-    std::size_t knee = 0;
-    double best = -INFINITY;
-    for (std::size_t i = 0; i < ranks.size(); ++i) {
-      const double xn = (ranks[i] - x0) / (x1 - x0);
-      const double yn = *hi > *lo ? (m[i] - *lo) / (*hi - *lo) : 0.0;
-      const double d = (decreasing ? 1 - yn : yn) - xn;  // decreasing convex curves flipped to increasing
-      if (d > best) {
-        best = d;
-        knee = i;
-      }
-    }
-    const bool interior = knee > 0 && knee + 1 < ranks.size();
-    v.measured = interior ? "elbow (Kneedle) at rank " + num(ranks[knee]) + " of " + num(x0) + ".." + num(x1)
-                          : "no interior elbow over ranks " + num(x0) + ".." + num(x1);
-    v.holds = interior && ranks[knee] == want;
+    nmfx::Registry registry;
+    registry.scan(nmfx::plugin_dirs());
+    const auto elbow = registry.create<nmfx::Analysis>("elbow", json{{"metric", field(c, "metric")}});
+    std::vector<nmfx::RankResult> per_rank;
+    for (std::size_t i = 0; i < ranks.size(); ++i)
+      per_rank.push_back({static_cast<std::size_t>(ranks[i]), json{{"values", {{"error", m[i]}}}}});
+    std::string why;
+    const std::size_t knee = elbow->choose(per_rank, why);
+    const std::string range = num(ranks.front()) + ".." + num(ranks.back());
+    v.measured = knee ? "elbow (Kneedle) at rank " + num(static_cast<double>(knee)) + " of " + range
+                      : "no interior elbow over ranks " + range;
+    v.holds = knee != 0 && static_cast<double>(knee) == want;
     if (!v.holds) v.reason = "the elbow is not at rank " + num(want);
     return v;
   }

@@ -171,6 +171,9 @@ std::string CellSession::run(std::vector<std::unique_ptr<StoppingRule>>& rules,
     step();
     bool due = checkpoints.count(iteration_) > 0;
     for (const auto& r : rules) due = due || r->due(iteration_, solver_seconds_);
+    const auto t0 = Clock::now();
+    for (const auto& r : rules) due = r->watch(iteration_, W_, H_) || due;  // every rule watches every step
+    eval_seconds_ += seconds_since(t0);
     if (!due) continue;
     auto [row, state] = take(true);
     state.row = &row;

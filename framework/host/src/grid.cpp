@@ -106,6 +106,7 @@ std::vector<Cell> expand_grid(const Spec& spec, const Registry& registry) {
                               {"checkpoints", spec.checkpoints},
                               {"metrics", metrics},
                               {"threads", spec.threads}};
+                    if (!spec.restarts.is_null()) p["restarts"] = spec.restarts;
                     Cell cell{p, stable_hash(p)};
                     if (ids.insert(cell.id).second) cells.push_back(std::move(cell));  // a repeated entry runs once
                   }

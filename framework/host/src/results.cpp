@@ -70,7 +70,7 @@ const std::vector<std::string>& result_keys() {
   static const std::vector<std::string> keys = {
       "schema_version", "id",         "spec",           "cell",         "status",          "message",
       "stop_reason",    "iterations", "solver_seconds", "eval_seconds", "skipped_metrics", "factors",
-      "data",           "trace",      "final",          "environment"};
+      "restarts",       "data",       "trace",          "final",        "environment"};
   return keys;
 }
 
@@ -91,6 +91,7 @@ json RunResult::to_json() const {
   if (!data.is_null()) j["data"] = data;
   if (!skipped_metrics.is_null()) j["skipped_metrics"] = skipped_metrics;
   if (!factors.is_null()) j["factors"] = factors;
+  if (!restarts.is_null()) j["restarts"] = restarts;
   return j;
 }
 
@@ -120,6 +121,7 @@ RunResult RunResult::from_json(const json& j) {
   r.data = j.value("data", json());
   r.skipped_metrics = j.value("skipped_metrics", json());
   r.factors = j.value("factors", json());
+  r.restarts = j.value("restarts", json());
   return r;
 }
 

@@ -14,6 +14,7 @@
 
 #include <nmfx/host/distributed.hpp>
 #include <nmfx/host/init.hpp>
+#include <nmfx/host/restarts.hpp>
 #include <nmfx/kkt.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/npy.hpp>
@@ -268,6 +269,14 @@ json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, 
     setup.threads = threads;
     auto [W, H] = CellSession::initial_factors(c["init"], c["init_scaling"], X, rank, c["seed"].get<std::uint64_t>(),
                                                spec.dir, threads);
+    if (c.contains("restarts")) {  // the best of the short runs is the start
+      const std::size_t iterations = c["restarts"]["iterations"];
+      RestartsOutcome best =
+          best_of_restarts(registry, X, setup, c["init"], c["init_scaling"], c["seed"].get<std::uint64_t>(), spec.dir,
+                           c["restarts"]["runs"], iterations);
+      W = std::move(best.W), H = std::move(best.H);
+      result.restarts = best.to_json(iterations);
+    }
     session = std::make_unique<CellSession>(registry, X, std::move(setup), std::move(W), std::move(H));
     auto rules = make_stopping_rules(c["stopping"]);
     result.stop_reason =

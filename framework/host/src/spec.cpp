@@ -27,13 +27,14 @@ int Spec::line_of(const std::string& key) const {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"name",           "description",  "datasets",     "solvers", "losses",
-                                           "ranks",          "seeds",        "repeats",      "init",    "stopping",
-                                           "metrics",        "checkpoints",  "threads",      "output",  "plugin_paths",
-                                           "regularization", "init_scaling", "save_factors", "jobs",    "limits",
-                                           "distribute"};
+const std::vector<std::string> kTopKeys = {
+    "name",         "description",  "datasets", "solvers",     "losses",   "ranks",    "seeds",        "repeats",
+    "init",         "stopping",     "metrics",  "checkpoints", "threads",  "output",   "plugin_paths", "regularization",
+    "init_scaling", "save_factors", "jobs",     "limits",      "analyses", "restarts", "distribute"};
+const std::vector<std::string> kRestartsKeys = {"runs", "iterations"};
 const std::vector<std::string> kLimitKeys = {"wall_s", "memory_gb"};
-const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol", "target"};
+const std::vector<std::string> kStoppingKeys = {"max_iter", "max_time_s", "tol", "pg_tol", "target", "connectivity"};
+const std::vector<std::string> kConnectivityKeys = {"every", "unchanged"};
 const std::vector<std::string> kRegularizationKeys = {"alpha_W", "alpha_H", "l1_ratio"};
 const std::vector<std::string> kInitKeys = {"method", "distribution", "scale", "W", "H"};
 const std::vector<std::string> kCheckpointKeys = {"every", "log"};
@@ -97,15 +98,15 @@ class Reader {
     fail(node, key, "expected a value or a list of values");
   }
 
-  // `nested`: a key whose value the caller reads itself (left out here).
+  // `nested`: keys whose values the caller reads itself (left out here).
   json map_of_axes(const YAML::Node& node, const std::string& key, const std::vector<std::string>& allowed,
-                   const std::string& nested = "") {
+                   const std::vector<std::string>& nested = {}) {
     if (!node.IsMap()) fail(node, key, "expected a mapping");
     check_keys(node, key, allowed);
     json out = json::object();
     for (const auto& kv : node) {
       const std::string k = kv.first.as<std::string>();
-      if (k == nested) continue;
+      if (std::find(nested.begin(), nested.end(), k) != nested.end()) continue;
       out[k] = value_or_axis(kv.second, key + "." + k);
     }
     return out;
@@ -226,6 +227,8 @@ Spec parse_spec(const std::string& file) {
     spec.metrics.push_back(PluginRef{"relative_error", json::object(), "metrics", 1, {}});
   }
   spec.ranks = r.integers(root["ranks"], "ranks", 1);
+  // analyses: run on the results after the grid, as `nmfx analyze` does; not part of any cell.
+  if (root["analyses"]) spec.analyses = r.plugins(root["analyses"], "analyses");
 
   if (root["seeds"] && root["repeats"]) r.fail(root["repeats"], "repeats", "give either seeds or repeats, not both");
   if (root["seeds"]) {
@@ -260,7 +263,7 @@ Spec parse_spec(const std::string& file) {
 
   spec.stopping = json{{"max_iter", 200}, {"max_time_s", 0.0}, {"tol", 0.0}, {"pg_tol", 0.0}};
   if (const auto stopping = root["stopping"]) {
-    spec.stopping.update(r.map_of_axes(stopping, "stopping", kStoppingKeys, "target"));
+    spec.stopping.update(r.map_of_axes(stopping, "stopping", kStoppingKeys, {"target", "connectivity"}));
     // target: {column: value, ...}: stop when a trace column is <= its value. Present in the cell
     // only when given, so that the ids of cells without it do not change.
     if (const auto target = stopping["target"]) {
@@ -280,11 +283,44 @@ Spec parse_spec(const std::string& file) {
       }
       spec.stopping["target"] = t;
     }
+    // connectivity: {every, unchanged}, R NMF's brunet defaults; present in the cell only when given.
+    if (const auto connectivity = stopping["connectivity"]) {
+      const std::string key = "stopping.connectivity";
+      spec.lines[key] = Reader::line(connectivity);
+      if (!connectivity.IsMap())
+        r.fail(connectivity, key, "expected {every: iterations between checks, unchanged: checks}, e.g. {}");
+      r.check_keys(connectivity, key, kConnectivityKeys);
+      json c = {{"every", 10}, {"unchanged", 41}};
+      for (const auto& kv : connectivity) {
+        const std::string k = kv.first.as<std::string>();
+        c[k] = r.integer(kv.second, key + "." + k, 1);
+      }
+      spec.stopping["connectivity"] = c;
+    }
   }
   check_axis(spec, spec.stopping, "stopping", param_int("max_iter", 200, "", 0));
   check_axis(spec, spec.stopping, "stopping", param_real("max_time_s", 0, "", 0));
   check_axis(spec, spec.stopping, "stopping", param_real("tol", 0, "", 0, 1));
   check_axis(spec, spec.stopping, "stopping", param_real("pg_tol", 0, "", 0, 1));
+
+  // restarts: n or {runs: n, iterations: k}: the best of n short runs, then the cell runs from it.
+  // In the cell only when given, so that the ids of cells without it do not change.
+  if (const auto restarts = root["restarts"]) {
+    spec.lines["restarts"] = Reader::line(restarts);
+    json v = {{"runs", 10}, {"iterations", 20}};
+    if (restarts.IsScalar()) {
+      v["runs"] = r.integer(restarts, "restarts", 1);
+    } else if (restarts.IsMap()) {
+      r.check_keys(restarts, "restarts", kRestartsKeys);
+      for (const auto& kv : restarts) {
+        const std::string k = kv.first.as<std::string>();
+        v[k] = r.integer(kv.second, "restarts." + k, k == "runs" ? 1 : 0);
+      }
+    } else {
+      r.fail(restarts, "restarts", "expected a number of runs or {runs: n, iterations: k}");
+    }
+    spec.restarts = v;
+  }
 
   spec.regularization = json{{"alpha_W", 0.0}, {"alpha_H", "same"}, {"l1_ratio", 0.0}};
   if (const auto reg = root["regularization"])
@@ -439,7 +475,7 @@ void validate_spec(const Spec& spec, const Registry& registry) {
     for (auto it = ref.params.begin(); it != ref.params.end(); ++it)
       if (it->is_array() && !axes_allowed)
         throw SpecError(spec.file, ref.param_lines.at(it.key()), ref.key + ".params." + it.key(),
-                        "a metric's parameter cannot be a grid axis");
+                        std::string("a ") + to_string(kind) + "'s parameter cannot be a grid axis");
     for (const json& one : expand_lists(ref.params)) {
       try {
         resolve_params(p->descriptor->params, one);
@@ -461,6 +497,7 @@ void validate_spec(const Spec& spec, const Registry& registry) {
   for (const auto& d : spec.datasets) check_plugin(d, PluginKind::dataset, true);
   for (const auto& l : spec.losses) check_plugin(l, PluginKind::loss, true);
   for (const auto& m : spec.metrics) check_plugin(m, PluginKind::metric, false);
+  for (const auto& a : spec.analyses) check_plugin(a, PluginKind::analysis, false);
   bool any_penalty = false;
   for (const char* k : {"alpha_W", "alpha_H"}) {
     const json& v = spec.regularization[k];

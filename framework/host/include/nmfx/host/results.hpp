@@ -65,6 +65,7 @@ struct RunResult {
   json data;                               ///< null when the data did not load
   json skipped_metrics;                    ///< null when none
   json factors;                            ///< null unless save_factors
+  json restarts;                           ///< null unless the cell has restarts (restarts.hpp)
   std::size_t iterations = 0;
   double solver_seconds = 0, eval_seconds = 0;
   json trace = json::object();

@@ -31,6 +31,7 @@ struct Spec {
   std::string name;
   std::string description;
   std::vector<PluginRef> datasets, solvers, losses, metrics;
+  std::vector<PluginRef> analyses;  ///< analysis plugins run on the results after the grid (not in the cells)
   std::vector<long long> ranks;
   std::vector<long long> seeds;
   json init;                   ///< {"method": ..., ...}; values may be lists (axes)
@@ -38,6 +39,7 @@ struct Spec {
   json stopping;               ///< {"max_iter", "max_time_s", "tol", "pg_tol"}; values may be lists (axes)
   json regularization;         ///< {"alpha_W", "alpha_H", "l1_ratio"}; values may be lists (axes)
   json checkpoints;            ///< {"every": k} or {"log": n}
+  json restarts;               ///< {"runs", "iterations"}, or null: no restarts (restarts.hpp)
   int threads = 1;
   int jobs = 0;                 ///< cells at once; 0: chosen by the scheduler
   double limits_wall_s = 0;     ///< limits.wall_s: seconds a cell may take (0: no limit)

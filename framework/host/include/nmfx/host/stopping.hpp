@@ -35,6 +35,12 @@ class StoppingRule {
     (void)iteration, (void)solver_seconds;
     return false;
   }
+  /// After every step, with the solver's clock stopped: a rule that watches the factors themselves
+  /// rather than the trace looks at them here. True: take a checkpoint now (met() then decides).
+  virtual bool watch(std::size_t iteration, const Matrix& W, const Matrix& H) {
+    (void)iteration, (void)W, (void)H;
+    return false;
+  }
   /// At a checkpoint after a step: true to stop.
   virtual bool met(const RunState& state) = 0;
   virtual bool needs_projected_gradient() const { return false; }
@@ -106,10 +112,33 @@ class TargetRule : public StoppingRule {
   double value_;
 };
 
+/// connectivity (Brunet et al. 2004; R NMF's nmf.stop.connectivity, the stop of its "brunet"):
+/// every `every` iterations each sample (column j of H) is assigned to the component of its largest
+/// entry H(l, j) (the first, on ties), and the partition of the samples this gives (the connectivity
+/// matrix, which does not depend on how the components are numbered) is compared with the one of the
+/// previous check. The run stops at the `unchanged`-th consecutive check that found it unchanged. The
+/// first check, at iteration `every`, has nothing to compare with. R NMF stops when its count of
+/// unchanged checks exceeds stopconv = 40, checking every 10 iterations: {every: 10, unchanged: 41}.
+class ConnectivityRule : public StoppingRule {
+ public:
+  ConnectivityRule(std::size_t every, std::size_t unchanged);
+  const char* name() const override { return "connectivity"; }
+  bool watch(std::size_t iteration, const Matrix& W, const Matrix& H) override;
+  bool met(const RunState&) override { return unchanged_count_ >= unchanged_; }
+  /// Checks since the partition last changed.
+  std::size_t unchanged_count() const { return unchanged_count_; }
+
+ private:
+  std::size_t every_, unchanged_, unchanged_count_ = 0;
+  bool have_previous_ = false;
+  std::vector<std::size_t> previous_, current_, relabel_;
+};
+
 /// The stop reasons, in the order rules are consulted at a checkpoint.
 const std::vector<std::string>& stop_reasons();
 
-/// The rules of a cell's `stopping` ({"max_iter", "max_time_s", "tol", "pg_tol", "target"}): a rule
+/// The rules of a cell's `stopping` ({"max_iter", "max_time_s", "tol", "pg_tol", "target",
+/// "connectivity": {"every", "unchanged"}}): a rule
 /// whose value is 0 is off, max_iter is always on. Ordered as stop_reasons(), so that at a checkpoint
 /// where several hold, the first names the stop.
 std::vector<std::unique_ptr<StoppingRule>> make_stopping_rules(const json& stopping);
