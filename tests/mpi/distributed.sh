@@ -173,20 +173,22 @@ threads: 1
 output: tiny
 distribute: {grid: [2, 2]}
 SPEC
-limited() {  # limited NP KIB SPEC: nmfx run SPEC on NP processes, each under ulimit -d KIB; status 0 if its cell is ok
+# limited NP KIB SPEC SECONDS: nmfx run SPEC on NP processes, each under ulimit -d KIB, for at most
+# SECONDS (just below what OpenBLAS needs it retries its allocation forever); status 0 if its cell is ok.
+limited() {
   rm -rf "$(sed -n 's/^output: //p' "$3")"
   if [ "$1" = 1 ]; then
-    (ulimit -d "$2" && OPENBLAS_NUM_THREADS=1 timeout 120 "$nmfx" run "$3" -q) > limited.log 2>&1 || return 1
+    (ulimit -d "$2" && OPENBLAS_NUM_THREADS=1 timeout "$4" "$nmfx" run "$3" -q) > limited.log 2>&1 || return 1
   else
-    timeout 300 mpirun --oversubscribe -np "$1" bash -c "ulimit -d $2 && OPENBLAS_NUM_THREADS=1 exec '$nmfx' run '$3' -q" \
+    timeout "$4" mpirun --oversubscribe -np "$1" bash -c "ulimit -d $2 && OPENBLAS_NUM_THREADS=1 exec '$nmfx' run '$3' -q" \
       > limited.log 2>&1 || return 1
   fi
 }
-lo=$((64 * 1024)) hi=$((1024 * 1024))
-limited 4 $hi tiny.yaml || { cat limited.log; exit 1; }
+lo=$((128 * 1024)) hi=$((1024 * 1024))
+limited 4 $hi tiny.yaml 60 || { cat limited.log; exit 1; }
 while [ $((hi - lo)) -gt $((16 * 1024)) ]; do
   mid=$(((lo + hi) / 2))
-  if limited 4 $mid tiny.yaml; then hi=$mid; else lo=$mid; fi
+  if limited 4 $mid tiny.yaml 15; then hi=$mid; else lo=$mid; fi
 done
 x_kib=$((10000 * 10000 * 8 / 1024))
 limit=$((hi + x_kib / 4 * 5 / 4))
@@ -204,8 +206,8 @@ output: big1
 SPEC
 sed 's/output: big1/output: big4/' big1.yaml > big4.yaml
 printf 'distribute: {grid: [2, 2]}\n' >> big4.yaml
-if limited 1 $limit big1.yaml; then echo "one process loaded all of X under the limit"; exit 1; fi
-limited 4 $limit big4.yaml || { cat limited.log; exit 1; }
+if limited 1 $limit big1.yaml 120; then echo "one process loaded all of X under the limit"; exit 1; fi
+limited 4 $limit big4.yaml 300 || { cat limited.log; exit 1; }
 $py - <<'PY'
 import json, pathlib
 four = [json.loads(p.read_text()) for p in pathlib.Path("big4").glob("*.json") if p.name != "spec.json"]

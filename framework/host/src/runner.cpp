@@ -347,9 +347,9 @@ json run_distributed_cell(const Spec& spec, const Cell& cell, const Registry& re
   phase([&] { X = load_block_of(*loader, c["dataset"]["name"], distribution); });
   std::unique_ptr<CellSession> session;
   phase([&] {
-    double max_entry = 0;
-    for (double v : X.is_sparse_storage() ? X.sparse.values : std::vector<double>(X.dense.begin(), X.dense.end()))
-      max_entry = std::max(max_entry, v);
+    const double* values = X.is_sparse_storage() ? X.sparse.values.data() : X.dense.data();
+    const std::size_t count = X.is_sparse_storage() ? X.sparse.values.size() : X.dense.size();
+    double max_entry = count ? *std::max_element(values, values + count) : 0.0;
     grid->max(Communicator::Group::all, &max_entry, 1);
     result.data = {{"kind", to_string(X.kind)}, {"rows", M},           {"cols", N},     {"nnz", X.nnz},
                    {"norm", std::sqrt(X.norm_sq)}, {"max", max_entry}, {"info", X.info}};
