@@ -5,7 +5,13 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <fstream>
 #include <functional>
+
+#include <malloc.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <nmfx/distributed.hpp>
 
@@ -146,10 +152,9 @@ void write_npy(const test::fs::path& path, const std::vector<std::size_t>& shape
   std::string header =
       "{'descr': '" + dtype + "', 'fortran_order': " + (fortran ? "True" : "False") + ", 'shape': (" + dims + "), }";
   header += std::string(63 - (10 + header.size()) % 64, ' ') + "\n";  // total a multiple of 64
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes += static_cast<char>(header.size() & 0xff);
-  bytes += static_cast<char>(header.size() >> 8);
-  bytes += header;
+  std::ofstream out(path, std::ios::binary);                          // written as it goes: X may be large
+  out << std::string("\x93NUMPY\x01\x00", 8) << static_cast<char>(header.size() & 0xff)
+      << static_cast<char>(header.size() >> 8) << header;
   const std::size_t d0 = shape[0], d1 = shape[1], d2 = shape.size() == 3 ? shape[2] : 1;
   for (std::size_t f = 0; f < d0 * d1 * d2; ++f) {
     // Entry f in file order as its (a, b, c) index, then its C-order index.
@@ -163,9 +168,8 @@ void write_npy(const test::fs::path& path, const std::vector<std::size_t>& shape
       b = f / d2 % d1;
       c = f % d2;
     }
-    bytes += npy_bytes(dtype, value((a * d1 + b) * d2 + c));
+    out << npy_bytes(dtype, value((a * d1 + b) * d2 + c));
   }
-  std::ofstream(path, std::ios::binary) << bytes;
 }
 
 // Values exact in every dtype used here, with zeros and no pattern aligned with the grids.
@@ -392,4 +396,77 @@ TEST_CASE("datasets that cannot be distributed say so, and the four that can say
   for (const char* name : {"synthetic", "npy", "mtx", "csv"})
     CHECK(reg.require(nmfx::PluginKind::dataset, name)->descriptor->distributed);
   CHECK_FALSE(reg.require(nmfx::PluginKind::dataset, "images")->descriptor->distributed);
+}
+
+namespace {
+
+// Whether `read` completes in a child process whose address space (RLIMIT_AS) may grow by at most
+// `extra_bytes` beyond what it has mapped when it starts: a reader that maps or allocates more
+// than that fails its allocation (or its mmap) and the child exits non-zero.
+bool fits_in(std::size_t extra_bytes, const std::function<void()>& read) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    // Allocations above 256 KiB mapped afresh, and the free memory at the heap's top handed
+    // back, so that what the reader takes counts against the limit: the parent's heap may hold
+    // freed memory of earlier tests that it could otherwise reuse unseen.
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    malloc_trim(0);
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    std::size_t vm_kib = 0;
+    while (std::getline(status, line))
+      if (line.rfind("VmSize:", 0) == 0) vm_kib = std::stoul(line.substr(7));
+    const rlim_t limit = vm_kib * 1024 + extra_bytes;
+    const struct rlimit r = {limit, limit};
+    if (vm_kib == 0 || setrlimit(RLIMIT_AS, &r) != 0) _exit(2);
+    try {
+      read();
+    } catch (...) {
+      _exit(1);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("a block is read within its own size plus a few MiB, where load() of X cannot be") {
+  // X is 1600 x 2000 (25.6 MB as doubles); block (0, 0) of a 2 x 2 grid is a quarter of it. Each
+  // reader may grow its address space by the block plus 8 MiB (buffers, the parser's row); load()
+  // of the whole X under the same limit must fail, or the limit would prove nothing.
+  const auto tmp = test::temp_dir("distributed_memory");
+  const std::size_t M = 1600, N = 2000, slack = std::size_t{8} << 20;
+  write_npy(tmp / "x.npy", {M, N}, "<f8", false, npy_value);
+  write_npy(tmp / "f.npy", {M, N}, "<f8", true, npy_value);
+  {
+    std::ofstream csv(tmp / "x.csv");
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t j = 0; j < N; ++j) csv << (i * 3 + j) % 10 << (j + 1 < N ? ',' : '\n');
+    // 4000 x 4000 with 1.6 million entries (no repeats), 400 thousand in block (0, 0).
+    std::ofstream mtx(tmp / "x.mtx");
+    mtx << "%%MatrixMarket matrix coordinate real general\n4000 4000 1600000\n";
+    for (std::size_t k = 0; k < 1600000; ++k)
+      mtx << 1 + (k * 7919) % 4000 << ' ' << 1 + k / 400 << ' ' << 1 + k % 5 << '\n';
+  }
+  const std::vector<std::pair<std::string, nmfx::json>> cases = {
+      {"synthetic", {{"m", M}, {"n", N}, {"rank", 10}, {"noise", 0.1}}},
+      {"npy", {{"path", (tmp / "x.npy").string()}}},
+      {"npy", {{"path", (tmp / "f.npy").string()}, {"transpose", true}}},
+      {"csv", {{"path", (tmp / "x.csv").string()}}},
+      {"mtx", {{"path", (tmp / "x.mtx").string()}}},
+  };
+  for (const auto& [name, given] : cases) {
+    CAPTURE(name);
+    CAPTURE(given.dump());
+    const auto dataset = make(name, given);
+    const auto [m, n] = dataset->shape();
+    const nmfx::Layout l = nmfx::Layout::of(m, n, 2, 2, 0);
+    // A CSR block: 12 bytes per entry and 8 per row; a dense one 8 bytes per entry.
+    const std::size_t block = name == "mtx" ? 400000 * 12 + l.x_rows.size() * 8 : l.x_rows.size() * l.x_cols.size() * 8;
+    CHECK(fits_in(block + slack, [&] { dataset->load_block(l.x_rows, l.x_cols); }));
+    CHECK_FALSE(fits_in(block + slack, [&] { dataset->load(); }));
+  }
 }

@@ -375,7 +375,7 @@ class Npy final : public nmfx::Dataset {
     std::size_t read = 0;
     Placer place(h, x, out);
     std::vector<char> raw(1 << 20);
-    std::vector<double> values(raw.size());
+    std::vector<double> values(raw.size() / h.item);  // one per whole entry that raw can hold
     std::size_t pending = extra;  // bytes in raw not yet converted (less than one entry after a round)
     std::copy_n(prefix.begin() + static_cast<long>(h.data_offset), extra, raw.begin());
     for (;;) {
