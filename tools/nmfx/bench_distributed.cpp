@@ -98,9 +98,11 @@ int run_distributed(const Options& o) {
       comm->gather(G::all, mine, std::vector<std::size_t>(static_cast<std::size_t>(mpi.size), 3), all.data());
       if (!root) continue;
       const double planc = 8 * nmfx::planc_words_per_iteration(M, N, L, pr, pc);
-      std::cout << "\n" << solver << "/" << loss << ": per iteration\n"
-                << "| process | seconds | communication s | compute s | bytes sent | PLANC's bytes | measured / PLANC |\n"
-                << "|---|---|---|---|---|---|---|\n";
+      std::cout
+          << "\n"
+          << solver << "/" << loss << ": per iteration\n"
+          << "| process | seconds | communication s | compute s | bytes sent | PLANC's bytes | measured / PLANC |\n"
+          << "|---|---|---|---|---|---|---|\n";
       for (int k = 0; k < mpi.size; ++k) {
         const double* f = &all[3 * static_cast<std::size_t>(k)];
         std::cout << "| " << k << " | " << std::setprecision(4) << f[0] << " | " << f[1] << " | " << f[0] - f[1]

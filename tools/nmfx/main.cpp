@@ -267,7 +267,8 @@ int main(int argc, char** argv) {
       check_options.isolate = !check_no_fork;
       return nmfx_check::run(check_options, std::cout);
     }
-    if (*bench) return bench_options.distributed ? nmfx_bench::run_distributed(bench_options) : nmfx_bench::run(bench_options);
+    if (*bench)
+      return bench_options.distributed ? nmfx_bench::run_distributed(bench_options) : nmfx_bench::run(bench_options);
     if (*analyze) return nmfx_analyze::run(analyze_options, std::cout);
     if (*merge) return nmfx_merge::run(merge_options);
     if (*report) {

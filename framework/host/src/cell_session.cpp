@@ -21,7 +21,8 @@ CellSession::CellSession(const Registry& registry, const Data& X, SessionSetup s
     for (const auto& m : setup_.metrics) plugins.emplace_back(PluginKind::metric, m.first);
     for (const auto& [kind, name] : plugins)
       if (!registry_.require(kind, name)->descriptor->distributed)
-        throw Error(std::string(to_string(kind)) + " '" + name + "' cannot run distributed (its descriptor does not say distributed)");
+        throw Error(std::string(to_string(kind)) + " '" + name +
+                    "' cannot run distributed (its descriptor does not say distributed)");
   }
   loss_ = registry_.create<Loss>(setup_.loss, setup_.loss_params);
   solver_ = registry_.create<Solver>(setup_.solver, setup_.solver_params);

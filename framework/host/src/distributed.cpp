@@ -93,8 +93,8 @@ class MpiGrid final : public Communicator {
     return offsets;
   }
 
-  void exchange(Group g, const double* send, std::size_t send_count, int to, double* receive,
-                std::size_t receive_count, int from) {
+  void exchange(Group g, const double* send, std::size_t send_count, int to, double* receive, std::size_t receive_count,
+                int from) {
     MPI_Sendrecv(send, static_cast<int>(send_count), MPI_DOUBLE, to, 0, receive, static_cast<int>(receive_count),
                  MPI_DOUBLE, from, 0, groups_[at(g)], MPI_STATUS_IGNORE);
     bytes_sent_ += send_count * 8;

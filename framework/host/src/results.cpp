@@ -21,9 +21,8 @@ namespace nmfx {
 
 const std::vector<std::string>& Trace::reserved_columns() {
   static const std::vector<std::string> columns = {
-      "iteration", "solver_seconds",     "eval_seconds",           "loss",
-      "objective", "projected_gradient", "comm_bytes_per_iteration", "comm_seconds",
-      "compute_seconds"};
+      "iteration",          "solver_seconds",           "eval_seconds", "loss",           "objective",
+      "projected_gradient", "comm_bytes_per_iteration", "comm_seconds", "compute_seconds"};
   return columns;
 }
 

@@ -351,7 +351,7 @@ json run_distributed_cell(const Spec& spec, const Cell& cell, const Registry& re
     const std::size_t count = X.is_sparse_storage() ? X.sparse.values.size() : X.dense.size();
     double max_entry = count ? *std::max_element(values, values + count) : 0.0;
     grid->max(Communicator::Group::all, &max_entry, 1);
-    result.data = {{"kind", to_string(X.kind)}, {"rows", M},           {"cols", N},     {"nnz", X.nnz},
+    result.data = {{"kind", to_string(X.kind)},    {"rows", M},        {"cols", N},     {"nnz", X.nnz},
                    {"norm", std::sqrt(X.norm_sq)}, {"max", max_entry}, {"info", X.info}};
     const std::size_t rank = c["rank"];
     if (rank > std::min(M, N))
@@ -401,9 +401,8 @@ json run_distributed_cell(const Spec& spec, const Cell& cell, const Registry& re
                  all.data());
     json per_process = json::array();
     for (int k = 0; k < processes; ++k)
-      per_process.push_back({{"bytes_sent", all[3 * k]},
-                             {"comm_seconds", all[3 * k + 1]},
-                             {"compute_seconds", all[3 * k + 2]}});
+      per_process.push_back(
+          {{"bytes_sent", all[3 * k]}, {"comm_seconds", all[3 * k + 1]}, {"compute_seconds", all[3 * k + 2]}});
     env["distributed"] = {{"processes", processes},
                           {"grid", {pr, pc}},
                           {"planc_bytes_per_iteration", 8 * planc_words_per_iteration(M, N, c["rank"], pr, pc)},
@@ -550,8 +549,8 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
                     cells.size() - todo.size());
   if (mpi.active && !spec.distribute.is_null()) {
     // Distributed cells: one at a time, each on every process; rank 0 writes the results.
-    progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run, each over all " +
-                  std::to_string(mpi.size) + " MPI processes");
+    progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run, each over all " + std::to_string(mpi.size) +
+                  " MPI processes");
     for (std::size_t i : todo) {
       if (mpi.rank == 0) progress.started(cells[i], 0);
       json result = run_distributed_cell(spec, cells[i], registry, out);

@@ -18,8 +18,8 @@ Range split_range(std::size_t n, int parts, int part) {
 
 Layout Layout::of(std::size_t M, std::size_t N, int pr, int pc, int process) {
   if (pr < 1 || pc < 1 || process < 0 || process >= pr * pc)
-    throw Error("process " + std::to_string(process) + " is not on a " + std::to_string(pr) + "x" +
-                std::to_string(pc) + " grid");
+    throw Error("process " + std::to_string(process) + " is not on a " + std::to_string(pr) + "x" + std::to_string(pc) +
+                " grid");
   Layout l;
   l.M = M;
   l.N = N;

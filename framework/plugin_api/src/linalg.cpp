@@ -279,7 +279,7 @@ void DataProducts::XHt(const Matrix& H, Matrix& out) {
   transpose_into(H.data(), L, nh, piece_.data());
   distribution_.comm->gather(G::column, piece_.data(), h_counts_, Hjt_.data());
   transpose_into(Hjt_.data(), n, L, Hj_.data());
-  local_XHt(Hj_, Q_);                                                      // X_ij H_j^T, m x L
+  local_XHt(Hj_, Q_);                                                         // X_ij H_j^T, m x L
   distribution_.comm->sum_scatter(G::row, Q_.data(), w_counts_, out.data());  // this process's rows
 }
 
@@ -305,8 +305,8 @@ void DataProducts::WtX(const Matrix& W, Matrix& out) {
   require_shape("WtX", out, L, nh);
   using G = Communicator::Group;
   distribution_.comm->gather(G::row, W.data(), w_counts_, Wi_.data());  // W_i, m x L
-  local_WtX(Wi_, Vt_);                                                   // W_i^T X_ij, L x n
-  transpose_into(Vt_.data(), L, n, Hjt_.data());                         // its transpose, n x L
+  local_WtX(Wi_, Vt_);                                                  // W_i^T X_ij, L x n
+  transpose_into(Vt_.data(), L, n, Hjt_.data());                        // its transpose, n x L
   distribution_.comm->sum_scatter(G::column, Hjt_.data(), h_counts_, piece_.data());
   transpose_into(piece_.data(), nh, L, out.data());
 }

@@ -49,8 +49,8 @@ class RelativeError final : public nmfx::Metric {
     const bool sparse = X.kind == nmfx::DataKind::sparse;
     const std::size_t M = X.rows(), N = X.cols(), L = W.shape(1);
     if (W.shape(0) != M || H.shape(0) != L || H.shape(1) != N)
-      throw nmfx::Error("relative_error: W " + shape(W) + " and H " + shape(H) + " do not fit X " +
-                        std::to_string(M) + "x" + std::to_string(N));
+      throw nmfx::Error("relative_error: W " + shape(W) + " and H " + shape(H) + " do not fit X " + std::to_string(M) +
+                        "x" + std::to_string(N));
     const double* x = sparse ? nullptr : X.dense.data();
     const double* w = W.data();
     double sum = 0.0;

@@ -12,8 +12,7 @@ class Sparsity final : public nmfx::Metric {
   nmfx::Values evaluate(const nmfx::MetricContext& c) override {
     // Counts and sizes, summed over the processes of a distributed cell.
     double counts[4] = {below(c.W), static_cast<double>(c.W.size()), below(c.H), static_cast<double>(c.H.size())};
-    if (c.distribution && c.distribution->comm)
-      c.distribution->comm->sum(nmfx::Communicator::Group::all, counts, 4);
+    if (c.distribution && c.distribution->comm) c.distribution->comm->sum(nmfx::Communicator::Group::all, counts, 4);
     return {{"sparsity_W", counts[1] > 0 ? counts[0] / counts[1] : 0.0},
             {"sparsity_H", counts[3] > 0 ? counts[2] / counts[3] : 0.0}};
   }

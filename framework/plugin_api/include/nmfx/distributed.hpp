@@ -87,8 +87,7 @@ class Communicator {
   virtual void gather(Group group, const double* piece, const std::vector<std::size_t>& counts, double* out) = 0;
   /// piece <- part k (counts[k] doubles, k = this process's index) of the sum over the group of
   /// every process's `data` (sum of counts doubles).
-  virtual void sum_scatter(Group group, const double* data, const std::vector<std::size_t>& counts,
-                           double* piece) = 0;
+  virtual void sum_scatter(Group group, const double* data, const std::vector<std::size_t>& counts, double* piece) = 0;
   /// text <- the text of the group's process `root`, on every process of the group.
   virtual void broadcast(Group group, std::string& text, int root = 0) = 0;
 

@@ -64,8 +64,8 @@ class DataProducts {
   bool distributed_ = false;
   Distribution distribution_;
   std::vector<std::size_t> w_counts_, h_counts_;  ///< doubles per process in a row / column gather
-  Matrix Wi_, Hj_, Hjt_, Q_, Vt_;  ///< W_i, H_j, H_j^T (also (W_i^T X_ij)^T), X_ij H_j^T, W_i^T X_ij
-  Matrix piece_, own_rows_;        ///< a gathered or scattered piece; this process's rows of X H^T
+  Matrix Wi_, Hj_, Hjt_, Q_, Vt_;                 ///< W_i, H_j, H_j^T (also (W_i^T X_ij)^T), X_ij H_j^T, W_i^T X_ij
+  Matrix piece_, own_rows_;                       ///< a gathered or scattered piece; this process's rows of X H^T
 };
 
 /// <A, B> = sum_ij A_ij B_ij (same shapes).
