@@ -38,12 +38,12 @@ inline constexpr bool kAddressSanitizer = false;
 
 /// Ends a test case that cannot run under AddressSanitizer, saying why. ctest reports it as skipped
 /// (tests/CMakeLists.txt gives every test case SKIP_REGULAR_EXPRESSION "skipped under AddressSanitizer").
-#define NMFX_SKIP_UNDER_ADDRESS_SANITIZER(why)                     \
-  do {                                                             \
-    if (test::kAddressSanitizer) {                                 \
-      MESSAGE("skipped under AddressSanitizer: " << (why));        \
-      return;                                                      \
-    }                                                              \
+#define NMFX_SKIP_UNDER_ADDRESS_SANITIZER(why)              \
+  do {                                                      \
+    if (test::kAddressSanitizer) {                          \
+      MESSAGE("skipped under AddressSanitizer: " << (why)); \
+      return;                                               \
+    }                                                       \
   } while (false)
 
 /// The built-in plugins and the test plugins, loaded once.

@@ -13,7 +13,6 @@
 
 using nmfx::json;
 
-
 TEST_CASE("accel_hals with alpha 0 gives exactly the iterates of hals") {
   const nmfx::Data X = test::make_data(test::random_matrix(70, 300, 41));  // more than one column block of H
   const std::size_t L = 7;

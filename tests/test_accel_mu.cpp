@@ -10,7 +10,6 @@
 
 using nmfx::json;
 
-
 TEST_CASE("accel_mu with alpha 0 gives exactly the iterates of mu with the frobenius loss") {
   const nmfx::Data X = test::make_data(test::random_matrix(50, 40, 31));
   const std::size_t L = 5;

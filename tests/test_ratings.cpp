@@ -118,7 +118,8 @@ TEST_CASE("ratings remaps ids in order of first appearance or sorted and the spl
 }
 
 TEST_CASE("ratings with a separate test file drops and counts unknown users and items") {
-  const nmfx::Data d = test::load_dataset("ratings", {{"path", kDir + "split.base"}, {"test_path", kDir + "split.test"}});
+  const nmfx::Data d =
+      test::load_dataset("ratings", {{"path", kDir + "split.base"}, {"test_path", kDir + "split.test"}});
   CHECK(d.info["split"] == "file");
   CHECK(d.sparse.nnz() == 15);  // the whole base file trains
   CHECK(d.info["test_ratings_read"] == 5);
