@@ -66,9 +66,11 @@ struct StreamRows final : CellObserver {
 void worker_main(const Spec& spec, const Cell& cell, int threads, const Registry& registry, const std::string& out,
                  int fd, double memory_bytes) {
   g_fd = fd;
-  // The parent decides what Ctrl-C means; a parent killed with -9 takes its workers along.
+  // The parent decides what Ctrl-C and SIGTERM mean: sent to the whole process group (as mpirun and
+  // batch systems do) they reach the worker too, which would otherwise die of them before the parent
+  // records its cell as interrupted. A parent killed with -9 takes its workers along.
   std::signal(SIGINT, SIG_IGN);
-  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGPIPE, SIG_DFL);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Under AddressSanitizer the shadow memory alone reserves terabytes of address space, so an
