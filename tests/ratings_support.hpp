@@ -1,6 +1,9 @@
 #pragma once
 // Helpers of the rating tests: observed data built from a dense matrix and a mask, a planted
 // low-rank rating problem, and running a rating solver for a number of steps.
+#include <doctest/doctest.h>
+
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -86,6 +89,26 @@ inline Run start(const nmfx::Data& X, const std::string& solver, const nmfx::jso
   nmfx::Problem problem{X, *r.loss, "frobenius", rank, 1, penalty};
   r.solver->prepare(problem, r.W, r.H);
   return r;
+}
+
+// P_Omega(A): A on the training entries, 0 elsewhere.
+inline nmfx::Matrix masked(const nmfx::Data& d, const nmfx::Matrix& A) {
+  nmfx::Matrix P = nmfx::Matrix::from_shape({d.rows(), d.cols()});
+  P.fill(0.0);
+  for (std::size_t i = 0; i < d.rows(); ++i)
+    for (std::size_t k = d.sparse.indptr[i]; k < d.sparse.indptr[i + 1]; ++k)
+      P(i, d.sparse.indices[k]) = A(i, d.sparse.indices[k]);
+  return P;
+}
+
+inline void check_close(const nmfx::Matrix& A, const nmfx::Matrix& B, double tol) {
+  REQUIRE(A.shape() == B.shape());
+  double worst = 0, scale = 0;
+  for (std::size_t k = 0; k < A.size(); ++k) {
+    worst = std::max(worst, std::abs(A.data()[k] - B.data()[k]));
+    scale = std::max(scale, std::abs(B.data()[k]));
+  }
+  CHECK(worst <= tol * std::max(scale, 1.0));
 }
 
 }  // namespace ratings_test

@@ -143,35 +143,11 @@ std::vector<double> brute_force(const Matrix& C, const double* b, std::size_t L)
 
 std::shared_ptr<nmfx::Solver> make_anls() { return test::registry().create<nmfx::Solver>("anls_bpp", json::object()); }
 
-struct Fit {
-  Matrix W, H;
-  std::vector<double> objective;  // before the first step, then after each step
-  double pg_initial = 0, pg_final = 0;
-  nmfx::Values stats;
-};
+using test::Fit;
 
-// Runs `steps` anls_bpp steps from the tests' usual uniform [0.1, 1) start, recording the
-// objective loss + penalty and the projected gradient norm at the start and the end.
+// anls_bpp (no parameters) from the tests' usual start; see test::fit.
 Fit run_anls(const nmfx::Data& X, std::size_t rank, int steps, nmfx::Penalty penalty = {}, std::uint64_t seed = 5) {
-  nmfx::SessionSetup setup;
-  setup.solver = "anls_bpp";
-  setup.solver_params = json::object();
-  setup.rank = rank;
-  setup.penalty = penalty;
-  nmfx::CellSession session(test::registry(), X, setup, test::random_matrix(X.rows(), rank, seed, 0.1, 1.0),
-                            test::random_matrix(rank, X.cols(), seed + 1, 0.1, 1.0));
-  Fit f;
-  f.pg_initial = session.projected_gradient();
-  f.objective.push_back(session.objective());
-  for (int it = 0; it < steps; ++it) {
-    session.step();
-    f.objective.push_back(session.objective());
-  }
-  f.pg_final = session.projected_gradient();
-  f.stats = session.solver().stats();
-  f.W = session.W();
-  f.H = session.H();
-  return f;
+  return test::fit("anls_bpp", json::object(), X, rank, steps, penalty, seed);
 }
 
 double relative_error(const nmfx::Data& X, const Matrix& W, const Matrix& H) {

@@ -59,6 +59,7 @@ std::size_t base_kib(const std::string& name) {
 }  // namespace
 
 TEST_CASE("nmfx run loads a 96 MB .npy under an address-space limit of a tiny run's plus 1.5 times X") {
+  NMFX_SKIP_UNDER_ADDRESS_SANITIZER("its shadow memory takes terabytes of address space, so no ulimit -v can hold it");
   const auto small = test::temp_dir("memory_npy_small"), big = test::temp_dir("memory_npy_big");
   nmfx::write_npy((small / "x.npy").string(), test::random_matrix(20, 10, 1));
   nmfx::write_npy((big / "x.npy").string(), test::random_matrix(3000, 4000, 2));  // 96 MB of doubles
@@ -74,6 +75,7 @@ TEST_CASE("nmfx run loads a 96 MB .npy under an address-space limit of a tiny ru
 }
 
 TEST_CASE("nmfx run loads a .csv of 4 million numbers under a limit of a tiny run's plus 1.6 times X") {
+  NMFX_SKIP_UNDER_ADDRESS_SANITIZER("its shadow memory takes terabytes of address space, so no ulimit -v can hold it");
   const auto small = test::temp_dir("memory_csv_small"), big = test::temp_dir("memory_csv_big");
   auto write_csv = [](const test::fs::path& path, std::size_t M, std::size_t N) {
     std::string text;

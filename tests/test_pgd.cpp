@@ -21,33 +21,12 @@ std::shared_ptr<nmfx::Solver> make_pgd(double tol = 1e-3, long long max_inner = 
       "pgd", json{{"tol", tol}, {"max_inner", max_inner}, {"beta", 0.1}, {"sigma", 0.01}});
 }
 
-struct Fit {
-  Matrix W, H;
-  std::vector<double> objective;  // before the first step, then after each step
-  double pg_initial = 0, pg_final = 0;
-  nmfx::Values stats;
-};
+using test::Fit;
 
+// pgd with Lin's settings from the tests' usual start; see test::fit.
 Fit run_pgd(const nmfx::Data& X, std::size_t rank, int steps, nmfx::Penalty penalty = {}, std::uint64_t seed = 5) {
-  nmfx::SessionSetup setup;
-  setup.solver = "pgd";
-  setup.solver_params = json{{"tol", 1e-3}, {"max_inner", 1000}, {"beta", 0.1}, {"sigma", 0.01}};
-  setup.rank = rank;
-  setup.penalty = penalty;
-  nmfx::CellSession session(test::registry(), X, setup, test::random_matrix(X.rows(), rank, seed, 0.1, 1.0),
-                            test::random_matrix(rank, X.cols(), seed + 1, 0.1, 1.0));
-  Fit f;
-  f.pg_initial = session.projected_gradient();
-  f.objective.push_back(session.objective());
-  for (int it = 0; it < steps; ++it) {
-    session.step();
-    f.objective.push_back(session.objective());
-  }
-  f.pg_final = session.projected_gradient();
-  f.stats = session.solver().stats();
-  f.W = session.W();
-  f.H = session.H();
-  return f;
+  return test::fit("pgd", json{{"tol", 1e-3}, {"max_inner", 1000}, {"beta", 0.1}, {"sigma", 0.01}}, X, rank, steps,
+                   penalty, seed);
 }
 
 // Gradients of 1/2 ||X - WH||^2 + penalty with plain loops: G_W = (WH - X) H^T + l1 + l2 W, and

@@ -1,5 +1,7 @@
-// nmfx report and tools/plot.py on a hand-made results folder: every expected number is computed
-// here from the numbers written into the folder, independently of the report's code.
+// nmfx report (tables, E(t), --claims, --json) and tools/plot.py on hand-made results folders: every
+// expected number is computed here from the numbers written into the folder, independently of the
+// report's code. --claims: for each claim kind, one claim that holds and one that does not, with the
+// verdicts and measured values worked out here; --json is the one loader behind tools/plot.py.
 #include <doctest/doctest.h>
 
 #include <sstream>
@@ -62,6 +64,57 @@ std::size_t column(const std::vector<std::string>& header, const std::string& na
 }
 
 double mean_of(const std::string& cell) { return std::stod(cell.substr(0, cell.find(' '))); }
+
+// At rank 3, e_min = 0.1 (fast, seed 1, at its end), so E = (e - 0.1) / 0.8:
+//   fast seed 0: t = 0, 1, 2 s       E = 1, 0.25, 0.025
+//   fast seed 1: t = 0, 1.5, 3 s     E = 1, 0.125, 0
+//   slow seed 0: t = 0, 2, 4 s       E = 1, 0.625, 0.375
+//   slow seed 1: t = 0, 2, 4 s       E = 1, 0.5, 0.25
+// Medians at the checkpoints after 1 s up to 2 s (where fast seed 0 ends), where every run has a point:
+//   t = 1.5: fast median(0.25, 0.125) = 0.1875, slow 1 -> ratio 0.1875 (the largest)
+//   t = 2: fast median(0.025, 0.125) = 0.075, slow 0.5625 -> ratio 0.133; slow/fast: 5.33 and 7.5.
+// "bumpy" rises from 0.5 to 0.6 (a relative increase of 0.2); "ranked" has final errors 0.5, 0.3,
+// 0.27, 0.2 at ranks 2, 3, 4, 8: decreasing, with slopes 0.2, 0.03, 0.0175 per unit of rank, and
+// Kneedle's knee at rank 3 (normalised differences 0, 0.5, 0.433, 0).
+std::vector<json> hand_made_runs() {
+  std::vector<json> runs = {
+      result("f0", "fast", 3, 0, {0, 10, 20}, {0, 1, 2}, {0.9, 0.3, 0.12}),
+      result("f1", "fast", 3, 1, {0, 10, 20}, {0, 1.5, 3}, {0.9, 0.2, 0.1}),
+      result("s0", "slow", 3, 0, {0, 10, 20}, {0, 2, 4}, {0.9, 0.6, 0.4}),
+      result("s1", "slow", 3, 1, {0, 10, 20}, {0, 2, 4}, {0.9, 0.5, 0.3}),
+      result("b0", "bumpy", 3, 0, {0, 10, 20}, {0, 1, 2}, {0.9, 0.5, 0.6}),
+  };
+  const std::vector<long long> ranks = {2, 3, 4, 8};
+  const std::vector<double> finals = {0.5, 0.3, 0.27, 0.2};
+  for (std::size_t i = 0; i < ranks.size(); ++i)
+    runs.push_back(result("r" + std::to_string(i), "ranked", ranks[i], 0, {0, 10}, {0, 1}, {0.9, finals[i]}));
+  for (auto& r : runs) r["data"]["info"] = {{"title", "hand-made"}};  // --json passes the title on
+  return runs;
+}
+
+const char* kClaims = R"(claims:
+  - {id: median_holds, source: s, paper: p, kind: median_E_below, a: {solver: fast}, b: {solver: slow}, axis: seconds, after: 1}
+  - {id: median_fails, source: s, paper: p, kind: median_E_below, a: {solver: slow}, b: {solver: fast}, axis: seconds, after: 1, expect: fails}
+  - {id: time_holds, source: s, paper: p, kind: time_to_E, a: {solver: fast}, b: {solver: slow}, target: 0.3}
+  - {id: time_fails, source: s, paper: p, kind: time_to_E, a: {solver: slow}, b: {solver: fast}, target: 0.3, expect: fails}
+  - {id: equals_holds, source: s, paper: p, kind: equals, entries: [{where: {solver: fast, seed: 0}, metric: relative_error, value: 0.12}]}
+  - {id: equals_fails, source: s, paper: p, kind: equals, entries: [{where: {solver: fast, seed: 0}, metric: relative_error, value: 0.13}], expect: fails}
+  - {id: floor_holds, source: s, paper: p, kind: equals, round: floor, entries: [{where: {solver: ranked, rank: 8}, metric: iteration, value: 10}]}
+  - {id: never_holds, source: s, paper: p, kind: never_increases, where: {solver: fast}, metric: loss}
+  - {id: never_fails, source: s, paper: p, kind: never_increases, where: {solver: bumpy}, metric: loss, rel_tol: 0.1, expect: fails}
+  - {id: monotone_holds, source: s, paper: p, kind: monotone_in_rank, where: {solver: ranked}, metric: relative_error, direction: decreasing, diminishing: true}
+  - {id: monotone_fails, source: s, paper: p, kind: monotone_in_rank, where: {solver: ranked}, metric: relative_error, direction: increasing, expect: fails}
+  - {id: elbow_holds, source: s, paper: p, kind: elbow_at, where: {solver: ranked}, metric: relative_error, rank: 3}
+  - {id: elbow_fails, source: s, paper: p, kind: elbow_at, where: {solver: ranked}, metric: relative_error, rank: 4, expect: fails}
+  - {id: below_holds, source: s, paper: p, kind: compare, a: {solver: fast}, b: {solver: slow}, metric: relative_error, at_iteration: 10, relation: below}
+  - {id: within_fails, source: s, paper: p, kind: compare, a: {solver: fast}, b: {solver: slow}, metric: relative_error, at_iteration: 10, relation: within, percent: 5, expect: fails}
+)";
+
+json claims_by_id(const json& report) {
+  json out = json::object();
+  for (const auto& c : report["claims"]) out[c["id"].get<std::string>()] = c;
+  return out;
+}
 
 }  // namespace
 
@@ -154,4 +207,76 @@ TEST_CASE("tools/plot.py draws non-empty PNG and SVG files headless from a resul
   CHECK(png.find("made by: tools/plot.py all") != std::string::npos);
   CHECK(png.find("nmfx commit ") != std::string::npos);
   CHECK(test::read(dir / "figures" / "compression.svg").find("made by: tools/plot.py all") != std::string::npos);
+}
+
+TEST_CASE("nmfx report --claims: each claim kind, one that holds and one that does not") {
+  const auto dir = test::temp_dir("claims");
+  for (const auto& r : hand_made_runs()) test::write(dir / (r["id"].get<std::string>() + ".json"), r.dump());
+  test::write(dir / "study.claims.yaml", kClaims);
+  const auto out = test::nmfx_command(
+      "report '" + dir.string() + "' --claims '" + (dir / "study.claims.yaml").string() + "' --check --json -", dir);
+  INFO(out.output);
+  REQUIRE(out.status == 0);  // every verdict is the expected one
+  const json c = claims_by_id(json::parse(out.output));
+  REQUIRE(c.size() == 15);
+  for (const char* id : {"median_holds", "time_holds", "equals_holds", "floor_holds", "never_holds", "monotone_holds",
+                         "elbow_holds", "below_holds"}) {
+    CAPTURE(id);
+    CHECK(c[id]["verdict"] == "holds");
+    CHECK(c[id]["reason"] == "");
+  }
+  for (const char* id :
+       {"median_fails", "time_fails", "equals_fails", "never_fails", "monotone_fails", "elbow_fails", "within_fails"}) {
+    CAPTURE(id);
+    CHECK(c[id]["verdict"] == "does not hold");
+    CHECK(c[id]["reason"] != "");  // a claim that does not hold says why
+  }
+  // The measured values, worked out in the comment above.
+  CHECK(c["median_holds"]["measured"].get<std::string>().find("= 0.188 (at 1.5 s) over 2 points") != std::string::npos);
+  CHECK(c["median_fails"]["measured"].get<std::string>().find("= 7.5 (at 2 s)") !=
+        std::string::npos);  // 0.5625 / 0.075
+  CHECK(c["time_holds"]["measured"].get<std::string>().find("fast 1.25 s (2/2 reached), slow never (1/2 reached)") !=
+        std::string::npos);
+  CHECK(c["never_fails"]["measured"].get<std::string>().find(": 0.2 (1 runs)") != std::string::npos);
+  CHECK(c["elbow_holds"]["measured"].get<std::string>().find("at rank 3") != std::string::npos);
+  CHECK(c["within_fails"]["measured"].get<std::string>().find("fast 0.25, slow 0.55 (-54.5%)") != std::string::npos);
+
+  // A claim whose verdict is not the one its file expects makes --check fail, and the Markdown
+  // table says so.
+  test::write(dir / "wrong.claims.yaml",
+              "claims:\n  - {id: x, source: s, paper: p, kind: elbow_at, where: {solver: ranked}, metric: "
+              "relative_error, rank: 4}\n");
+  const auto wrong = test::nmfx_command("report '" + dir.string() + "' --claims wrong.claims.yaml --check", dir);
+  CHECK(wrong.status == 1);
+  CHECK(wrong.output.find("**(expected: holds)**") != std::string::npos);
+  // A claim of an unknown kind is an error naming the file and the claim.
+  test::write(dir / "bad.claims.yaml", "claims:\n  - {id: y, source: s, paper: p, kind: grows}\n");
+  const auto bad = test::nmfx_command("report '" + dir.string() + "' --claims bad.claims.yaml", dir);
+  CHECK(bad.status != 0);
+  CHECK(bad.output.find("bad.claims.yaml: claim 'y': unknown kind 'grows'") != std::string::npos);
+}
+
+TEST_CASE("nmfx report --json: the groups, the varying parameters and E(t) with the problem's common e_min") {
+  const auto dir = test::temp_dir("report_json");
+  for (const auto& r : hand_made_runs()) test::write(dir / (r["id"].get<std::string>() + ".json"), r.dump());
+  const auto out = test::nmfx_command("report '" + dir.string() + "' --json -", dir);
+  INFO(out.output);
+  REQUIRE(out.status == 0);
+  const json j = json::parse(out.output);
+  CHECK(j["varying"] == json({"rank", "seed", "solver"}));
+  std::map<std::string, json> runs;
+  for (const auto& r : j["runs"]) runs[r["id"].get<std::string>()] = r;
+  // E = (e - 0.1) / 0.8 for every run at rank 3, whatever its solver: one e_min per problem.
+  const std::vector<double> slow0 = {1.0, 0.625, 0.375};
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(runs["s0"]["E"][i].get<double>() == doctest::Approx(slow0[i]).epsilon(1e-12));
+  CHECK(runs["f1"]["E"][2].get<double>() == doctest::Approx(0.0));
+  CHECK(j["problems"][runs["s0"]["problem"].get<std::size_t>()]["e_min"].get<double>() == doctest::Approx(0.1));
+  CHECK(runs["s0"]["title"] == "hand-made");
+  CHECK(runs["s0"]["label"] == "slow");
+  // Groups: one per (problem, label), listing their runs.
+  std::size_t fast_runs = 0;
+  for (const auto& g : j["groups"])
+    if (g["label"] == "fast") fast_runs += g["runs"].size();
+  CHECK(fast_runs == 2);
 }

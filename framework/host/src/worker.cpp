@@ -29,6 +29,18 @@ void write_all(int fd, const char* data, std::size_t size) {
   }
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 void send(char tag, const json& value) {
   std::string line(1, tag);
   line += ' ';
@@ -54,12 +66,17 @@ struct StreamRows final : CellObserver {
 void worker_main(const Spec& spec, const Cell& cell, int threads, const Registry& registry, const std::string& out,
                  int fd, double memory_bytes) {
   g_fd = fd;
-  // The parent decides what Ctrl-C means; a parent killed with -9 takes its workers along.
+  // The parent decides what Ctrl-C and SIGTERM mean: sent to the whole process group (as mpirun and
+  // batch systems do) they reach the worker too, which would otherwise die of them before the parent
+  // records its cell as interrupted. A parent killed with -9 takes its workers along.
   std::signal(SIGINT, SIG_IGN);
-  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGPIPE, SIG_DFL);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (memory_bytes > 0) {
+  // Under AddressSanitizer the shadow memory alone reserves terabytes of address space, so an
+  // address-space limit would fail every allocation; the parent's watch of the resident set still
+  // enforces limits.memory_gb there.
+  if (memory_bytes > 0 && !kAddressSanitizer) {
     // Address space is larger than what is used (thread stacks, BLAS buffers, malloc arenas), so the
     // hard limit stands well above the resident limit the parent watches: it catches a runaway
     // allocation that is never touched.

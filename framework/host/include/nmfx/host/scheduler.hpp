@@ -98,7 +98,10 @@ void mpi_barrier();
 /// estimated cost (M*N*L*max_iter) first, to whichever rank asks; the other ranks run each in a
 /// worker process (with the wall and memory limits), write its result file into `out` and send the
 /// result back. On rank 0 `sink` and `progress` get every result; the other ranks ignore them.
-void mpi_execute(const Spec& spec, const std::vector<Cell>& cells, const std::vector<std::size_t>& todo,
+/// SIGINT or SIGTERM (mpirun passes Ctrl-C on as SIGTERM): the running cells are recorded
+/// interrupted, rank 0 hands out no more and waits half a second for their reports (a cell whose
+/// result file is there but whose report is not is listed from its file). Returns false then.
+bool mpi_execute(const Spec& spec, const std::vector<Cell>& cells, const std::vector<std::size_t>& todo,
                  const Registry& registry, const std::string& out, const ExecutionPlan& limits, Progress& progress,
                  const std::function<void(std::size_t, json)>& sink);
 

@@ -1,4 +1,5 @@
-// The npy dataset's 3-D image stacks, slices and .npz members, on files written by NumPy (np.save,
+// The .npy reader (nmfx/npy.hpp) on NumPy's files (fixtures/make_fixtures.py), and the npy dataset:
+// 2-D X, 3-D image stacks, slices and .npz members, on files written by NumPy (np.save,
 // np.savez, np.savez_compressed) and Python's zipfile and gzip (fixtures/npy/make_fixtures.py), and
 // every malformed archive or parameter it must refuse with one line naming the file.
 #include <doctest/doctest.h>
@@ -10,6 +11,15 @@
 namespace {
 
 const std::string dir = NMFX_SOURCE_DIR "/tests/fixtures/npy/";
+const std::string fixtures = NMFX_SOURCE_DIR "/tests/fixtures/";
+
+// What make_fixtures.py wrote: 0.5 * arange(12).reshape(3, 4), in each dtype and order.
+void check_expected(const nmfx::Matrix& m) {
+  REQUIRE(m.shape(0) == 3);
+  REQUIRE(m.shape(1) == 4);
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 4; ++j) CHECK(m(i, j) == 0.5 * static_cast<double>(4 * i + j));
+}
 
 std::shared_ptr<nmfx::Dataset> make(nmfx::json given) {
   const auto& reg = test::registry();
@@ -68,6 +78,67 @@ std::string bytes_of(const std::string& path) {
 }
 
 }  // namespace
+
+TEST_CASE("read_npy reads NumPy's files: float32/float64 - C/Fortran order - big-endian - integers") {
+  for (const char* f : {"c_f8.npy", "c_f4.npy", "fortran_f8.npy", "big_endian_f8.npy"}) {
+    CAPTURE(f);
+    check_expected(nmfx::read_npy(fixtures + f));
+  }
+  const nmfx::Matrix ints = nmfx::read_npy(fixtures + "c_i8.npy");  // arange(12).reshape(3, 4)
+  CHECK(ints(2, 3) == 11.0);
+}
+
+TEST_CASE("read_npy refuses malformed files with one line naming the file") {
+  const auto dir = test::temp_dir("npy_bad");
+  const std::string good = test::read(fixtures + "c_f8.npy");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"truncated.npy", good.substr(0, good.size() - 5)},
+      {"no_magic.npy", "hello world, not numpy"},
+      {"short.npy", "\x93NUM"},
+      {"three_d.npy", test::read(fixtures + "three_d.npy")},
+  };
+  for (const auto& [name, bytes] : cases) {
+    CAPTURE(name);
+    test::write(dir / name, bytes);
+    try {
+      nmfx::read_npy((dir / name).string());
+      FAIL("no error");
+    } catch (const nmfx::Error& e) {
+      CHECK(std::string(e.what()).find(name) != std::string::npos);
+      CHECK(std::string(e.what()).find('\n') == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("write_npy round-trips") {
+  const auto dir = test::temp_dir("npy_rt");
+  const nmfx::Matrix A = test::random_matrix(7, 5, 3);
+  nmfx::write_npy((dir / "a.npy").string(), A);
+  const nmfx::Matrix B = nmfx::read_npy((dir / "a.npy").string());
+  CHECK(A == B);
+}
+
+TEST_CASE("the npy dataset reads - transposes - and refuses negative data naming count and position") {
+  const auto& reg = test::registry();
+  const auto& schema = reg.require(nmfx::PluginKind::dataset, "npy")->descriptor->params;
+  auto d = reg.create<nmfx::Dataset>(
+      "npy", nmfx::resolve_params(schema, nmfx::json{{"path", fixtures + "fortran_f8.npy"}, {"transpose", true}}));
+  const nmfx::Data X = d->load();
+  REQUIRE(X.rows() == 4);
+  CHECK(X.dense(3, 2) == 0.5 * 11);
+
+  auto neg = reg.create<nmfx::Dataset>(
+      "npy", nmfx::resolve_params(schema, nmfx::json{{"path", fixtures + "negative.npy"}, {"transpose", false}}));
+  try {
+    neg->load();
+    FAIL("no error");
+  } catch (const nmfx::Error& e) {
+    const std::string what = e.what();
+    CHECK(what.find("negative.npy") != std::string::npos);
+    CHECK(what.find("2 negative") != std::string::npos);
+    CHECK(what.find("(1, 2)") != std::string::npos);
+  }
+}
 
 TEST_CASE("npy reads a 3-D stack of images as one column per image") {
   check_images(load(dir + "images_u1.npy"));

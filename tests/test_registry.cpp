@@ -1,4 +1,4 @@
-// The plugin system: descriptors, the ABI check, lifetime, and listing.
+// The plugin registry (framework/host/registry.hpp): descriptors, the ABI check, lifetime, and listing.
 #include <doctest/doctest.h>
 
 #include "support.hpp"

@@ -1,8 +1,7 @@
 // The rating datasets: every MovieLens format and plain CSV read from the fixtures of
 // tests/fixtures/ratings (made by make_ratings_fixtures.py); ids remapped consistently between
 // train and test; the last rating of a duplicated pair kept; a separate test file whose unknown
-// ids are dropped and counted; one-line errors naming file and line; and synthetic_ratings'
-// shape, scale, skew and determinism.
+// ids are dropped and counted; one-line errors naming file and line.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -15,15 +14,6 @@ using nmfx::json;
 namespace {
 
 const std::string kDir = std::string(NMFX_SOURCE_DIR) + "/tests/fixtures/ratings/";
-
-nmfx::Data load(const std::string& name, json given) {
-  const auto& reg = test::registry();
-  const auto params = nmfx::resolve_params(reg.require(nmfx::PluginKind::dataset, name)->descriptor->params, given);
-  auto dataset = reg.create<nmfx::Dataset>(name, params);
-  nmfx::Data d = dataset->load();
-  nmfx::finalize(d, name);
-  return d;
-}
 
 using Pair = std::pair<long long, long long>;
 
@@ -56,7 +46,7 @@ std::map<Pair, double> expected(bool half_stars) {
 std::string load_error(const std::string& file, json extra = json::object()) {
   extra["path"] = kDir + file;
   try {
-    load("ratings", extra);
+    test::load_dataset("ratings", extra);
   } catch (const std::exception& e) {
     return e.what();
   }
@@ -75,7 +65,7 @@ TEST_CASE("ratings reads u.data ratings.dat ratings.csv plain csv and gzip with 
     for (const std::string& given_format : {std::string("auto"), format}) {
       CAPTURE(file);
       CAPTURE(given_format);
-      const nmfx::Data d = load("ratings", {{"path", kDir + file}, {"format", given_format}});
+      const nmfx::Data d = test::load_dataset("ratings", {{"path", kDir + file}, {"format", given_format}});
       CHECK(d.kind == nmfx::DataKind::observed);
       CHECK(d.info["format"] == format);
       CHECK(d.info["ratings_read"] == 20);
@@ -98,12 +88,12 @@ TEST_CASE("ratings reads u.data ratings.dat ratings.csv plain csv and gzip with 
 }
 
 TEST_CASE("ratings remaps ids in order of first appearance or sorted and the split follows its seed") {
-  const nmfx::Data first = load("ratings", {{"path", kDir + "u.data"}});
+  const nmfx::Data first = test::load_dataset("ratings", {{"path", kDir + "u.data"}});
   CHECK(first.info["id_order"] == "first_seen");
   CHECK(first.info["user_ids"][0] == 196);
   CHECK(first.info["user_ids"][1] == 186);
   CHECK(first.info["item_ids"][0] == 242);
-  const nmfx::Data sorted = load("ratings", {{"path", kDir + "u.data"}, {"ids", "sorted"}});
+  const nmfx::Data sorted = test::load_dataset("ratings", {{"path", kDir + "u.data"}, {"ids", "sorted"}});
   std::vector<long long> users = sorted.info["user_ids"].get<std::vector<long long>>();
   CHECK(std::is_sorted(users.begin(), users.end()));
   CHECK(users.front() == 6);
@@ -114,21 +104,22 @@ TEST_CASE("ratings remaps ids in order of first appearance or sorted and the spl
   for (const auto& [k, v] : by_ids(sorted, sorted.test)) b[k] = v;
   CHECK(a == b);
   // The split: the same seed gives the same test set, another seed (usually) another one.
-  const nmfx::Data again = load("ratings", {{"path", kDir + "u.data"}});
+  const nmfx::Data again = test::load_dataset("ratings", {{"path", kDir + "u.data"}});
   CHECK(by_ids(again, again.test) == by_ids(first, first.test));
-  const nmfx::Data other = load("ratings", {{"path", kDir + "u.data"}, {"seed", 5}});
+  const nmfx::Data other = test::load_dataset("ratings", {{"path", kDir + "u.data"}, {"seed", 5}});
   CHECK(by_ids(other, other.test) != by_ids(first, first.test));
-  const nmfx::Data none = load("ratings", {{"path", kDir + "u.data"}, {"test_fraction", 0.0}});
+  const nmfx::Data none = test::load_dataset("ratings", {{"path", kDir + "u.data"}, {"test_fraction", 0.0}});
   CHECK(none.test.nnz() == 0);
   CHECK(none.sparse.nnz() == 19);
   CHECK(none.test.rows == none.sparse.rows);
-  const nmfx::Data crlf = load("ratings", {{"path", kDir + "plain_crlf.csv"}, {"test_fraction", 0.0}});
+  const nmfx::Data crlf = test::load_dataset("ratings", {{"path", kDir + "plain_crlf.csv"}, {"test_fraction", 0.0}});
   CHECK(crlf.info["format"] == "csv");  // the header row,col,value is skipped
   CHECK(crlf.sparse.nnz() == 5);
 }
 
 TEST_CASE("ratings with a separate test file drops and counts unknown users and items") {
-  const nmfx::Data d = load("ratings", {{"path", kDir + "split.base"}, {"test_path", kDir + "split.test"}});
+  const nmfx::Data d =
+      test::load_dataset("ratings", {{"path", kDir + "split.base"}, {"test_path", kDir + "split.test"}});
   CHECK(d.info["split"] == "file");
   CHECK(d.sparse.nnz() == 15);  // the whole base file trains
   CHECK(d.info["test_ratings_read"] == 5);
@@ -162,66 +153,4 @@ TEST_CASE("ratings reports malformed files in one line naming the file and the l
   CHECK(e.find("ratings.dat:2: expected 3 fields") != std::string::npos);
   e = load_error("does_not_exist.csv");
   CHECK(e.find("does_not_exist.csv") != std::string::npos);
-}
-
-TEST_CASE("synthetic_ratings draws distinct skewed pairs on the rating scale from its seed") {
-  const json params = {{"users", 2000}, {"items", 500},          {"ratings", 60000}, {"rank", 5},
-                       {"noise", 0.3},  {"min_user_ratings", 5}, {"seed", 4}};
-  const nmfx::Data d = load("synthetic_ratings", params);
-  CHECK(d.kind == nmfx::DataKind::observed);
-  CHECK(d.rows() == 2000);
-  CHECK(d.cols() == 500);
-  CHECK(d.sparse.nnz() + d.test.nnz() == 60000);
-  CHECK(d.test.nnz() == 12000);
-  CHECK(d.info["planted_rank"] == 5);
-  CHECK(d.info["noise"] == 0.3);
-  // Distinct pairs: CSR rows sorted strictly (checked by finalize) and no pair in both sets.
-  std::set<Pair> pairs;
-  for (const nmfx::SparseMatrix* S : {&d.sparse, &d.test})
-    for (std::size_t u = 0; u < S->rows; ++u)
-      for (std::size_t k = S->indptr[u]; k < S->indptr[u + 1]; ++k) {
-        CHECK(pairs.insert({static_cast<long long>(u), S->indices[k]}).second);
-        const double v = S->values[k];
-        CHECK(v >= 0.5);
-        CHECK(v <= 5.0);
-        CHECK(std::abs(v * 2 - std::round(v * 2)) < 1e-12);  // steps of 0.5
-      }
-  // Skew: the most active user rates far more than the median one, and every user at least 5.
-  const json& per_user = d.info["ratings_per_user"];
-  CHECK(per_user["min"].get<double>() >= 5);
-  CHECK(per_user["max"].get<double>() > 5 * per_user["median"].get<double>());
-  CHECK(d.info["ratings_per_item"]["max"].get<double>() > 5 * d.info["ratings_per_item"]["median"].get<double>());
-  // The planted model's own test error is about the noise (plus rounding and clipping).
-  const double oracle = d.info["oracle_test_rmse"];
-  CHECK(oracle > 0.3);
-  CHECK(oracle < 0.45);
-  // Deterministic given the seed.
-  const nmfx::Data again = load("synthetic_ratings", params);
-  CHECK(again.sparse.indices == d.sparse.indices);
-  CHECK(again.sparse.values == d.sparse.values);
-  CHECK(again.test.values == d.test.values);
-  json other = params;
-  other["seed"] = 5;
-  CHECK(load("synthetic_ratings", other).sparse.indices != d.sparse.indices);
-  // Continuous values when not rounded.
-  json smooth = params;
-  smooth["round"] = false;
-  const nmfx::Data c = load("synthetic_ratings", smooth);
-  std::size_t off_grid = 0;
-  for (double v : c.sparse.values) off_grid += std::abs(v * 2 - std::round(v * 2)) > 1e-9;
-  CHECK(off_grid > c.sparse.nnz() / 2);
-}
-
-TEST_CASE("synthetic_ratings refuses impossible sizes with a clear message") {
-  auto message = [](json given) {
-    try {
-      load("synthetic_ratings", given);
-    } catch (const std::exception& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
-  CHECK(message({{"users", 10}, {"items", 10}, {"ratings", 95}, {"min_user_ratings", 1}}).find("do not fit") !=
-        std::string::npos);
-  CHECK(message({{"users", 100}, {"items", 100}, {"ratings", 500}}).find("min_user_ratings") != std::string::npos);
 }

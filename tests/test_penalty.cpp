@@ -1,4 +1,5 @@
-// Penalties (elastic net on W and H) and the stationarity stopping rule, through the runner.
+// Penalties (elastic net on W and H): their value, monotone decrease and sparsity with mu, and the
+// refusal of a penalty by a solver that cannot honour it, through the runner.
 #include <doctest/doctest.h>
 
 #include "support.hpp"
@@ -71,27 +72,4 @@ TEST_CASE("a penalty given to a solver that cannot honour it is refused at valid
   const auto r = test::nmfx_command("validate s.yaml", dir);
   CHECK(r.status == 2);
   CHECK(r.output.find("s.yaml:4: regularization: solver 'failing'") != std::string::npos);
-}
-
-TEST_CASE("pg_tol stops when the projected gradient falls below a fraction of its start (Lin 2007)") {
-  const auto dir = test::temp_dir("pg_tol");
-  test::write(dir / "s.yaml",
-              "datasets: [{name: synthetic, params: {m: 30, n: 20, rank: 3}}]\n"
-              "solvers: [mu]\nranks: 3\nstopping: {max_iter: 100000, pg_tol: 1e-2}\ncheckpoints: 5\n"
-              "metrics: [kkt]\noutput: out\n");
-  const auto r = test::nmfx_command("run s.yaml", dir);
-  REQUIRE(r.status == 0);
-  for (const auto& e : test::fs::directory_iterator(dir / "out"))
-    if (e.path().extension() == ".json") {
-      const json res = json::parse(test::read(e.path()));
-      CHECK(res["stop_reason"] == "pg_tol");
-      const auto& pg = res["trace"]["projected_gradient"];
-      const std::size_t n = pg.size();
-      CHECK(pg[n - 1].get<double>() <= 1e-2 * pg[0].get<double>());
-      CHECK(pg[n - 2].get<double>() > 1e-2 * pg[0].get<double>());  // and not one checkpoint later than needed
-      // The kkt metric measures the same quantity (as a sum rather than a 2-norm of the two parts).
-      const double w = res["trace"]["kkt_projected_gradient_W"][n - 1],
-                   h = res["trace"]["kkt_projected_gradient_H"][n - 1];
-      CHECK(std::hypot(w, h) == doctest::Approx(pg[n - 1].get<double>()).epsilon(1e-12));
-    }
 }

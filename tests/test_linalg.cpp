@@ -1,4 +1,4 @@
-// The sparse products X H^T, H X^T and W^T X (framework/src/linalg.cpp), vectorised over the rank:
+// The sparse products X H^T, H X^T and W^T X (framework/plugin_api/src/linalg.cpp), vectorised over the rank:
 // every entry must be the sum over the nonzeros in stored order, so they are checked bit for bit
 // against a scalar loop in that order (compiled here without any clone), against dense X through
 // the BLAS to round-off, and bit for bit between 1 and 2 threads; ranks cover every chunk width
