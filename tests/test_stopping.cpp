@@ -284,59 +284,61 @@ TEST_CASE("stopping: spec connectivity takes R NMF's brunet defaults, and is che
   test::write(dir / "scalar.yaml", head + "stopping: {connectivity: 40}\n");
   CHECK_THROWS_WITH_AS(nmfx::parse_spec((dir / "scalar.yaml").string()),
                        doctest::Contains("stopping.connectivity: expected {every"), nmfx::SpecError);
-  TEST_CASE("stopping: max_time_s and tol end a run with their reason") {
-    const auto dir = test::temp_dir("stopping");
-    test::write(dir / "s.yaml",
-                "datasets: [{name: synthetic, params: {m: 30, n: 20, rank: 2}}]\n"
-                "solvers: [mu]\nranks: 2\n"
-                "stopping: [{max_iter: 100000, tol: 1e-3}]\n"
-                "output: out\n");
-    // A list where a mapping is expected is an error.
-    auto r = test::nmfx_command("run s.yaml", dir);
-    CHECK(r.status == 2);
-    test::write(dir / "s.yaml",
-                // Noise keeps the optimum's loss above 0: on an exact rank-2 X, MU can drive the loss to
-                // 0 and stall there, which ends the tol: 0 cell by tol before max_time_s.
-                "datasets: [{name: synthetic, params: {m: 30, n: 20, rank: 2, noise: 0.1}}]\n"
-                "solvers: [mu]\nranks: 2\n"
-                "stopping: {max_iter: 100000000, tol: [0.01, 0], max_time_s: 0.3}\ncheckpoints: {log: 30}\n"
-                "output: out\n");
-    r = test::nmfx_command("run s.yaml", dir);
-    CHECK(r.status == 0);
-    std::set<std::string> reasons;
-    for (const auto& e : test::fs::directory_iterator(dir / "out"))
-      if (e.path().extension() == ".json") {
-        const json res = json::parse(test::read(e.path()));
-        reasons.insert(res["stop_reason"].get<std::string>());
-        if (res["stop_reason"] == "max_time_s") CHECK(res["solver_seconds"].get<double>() >= 0.3);
-        if (res["stop_reason"] == "tol") {
-          const auto& loss = res["trace"]["loss"];
-          const double last = loss[loss.size() - 1], before = loss[loss.size() - 2];
-          CHECK(before - last <= 0.01 * before);
-        }
-      }
-    CHECK(reasons == std::set<std::string>{"max_time_s", "tol"});
-  }
+}
 
-  TEST_CASE("pg_tol stops when the projected gradient falls below a fraction of its start (Lin 2007)") {
-    const auto dir = test::temp_dir("pg_tol");
-    test::write(dir / "s.yaml",
-                "datasets: [{name: synthetic, params: {m: 30, n: 20, rank: 3}}]\n"
-                "solvers: [mu]\nranks: 3\nstopping: {max_iter: 100000, pg_tol: 1e-2}\ncheckpoints: 5\n"
-                "metrics: [kkt]\noutput: out\n");
-    const auto r = test::nmfx_command("run s.yaml", dir);
-    REQUIRE(r.status == 0);
-    for (const auto& e : test::fs::directory_iterator(dir / "out"))
-      if (e.path().extension() == ".json") {
-        const json res = json::parse(test::read(e.path()));
-        CHECK(res["stop_reason"] == "pg_tol");
-        const auto& pg = res["trace"]["projected_gradient"];
-        const std::size_t n = pg.size();
-        CHECK(pg[n - 1].get<double>() <= 1e-2 * pg[0].get<double>());
-        CHECK(pg[n - 2].get<double>() > 1e-2 * pg[0].get<double>());  // and not one checkpoint later than needed
-        // The kkt metric measures the same quantity (as a sum rather than a 2-norm of the two parts).
-        const double w = res["trace"]["kkt_projected_gradient_W"][n - 1],
-                     h = res["trace"]["kkt_projected_gradient_H"][n - 1];
-        CHECK(std::hypot(w, h) == doctest::Approx(pg[n - 1].get<double>()).epsilon(1e-12));
+TEST_CASE("stopping: max_time_s and tol end a run with their reason") {
+  const auto dir = test::temp_dir("stopping");
+  test::write(dir / "s.yaml",
+              "datasets: [{name: synthetic, params: {m: 30, n: 20, rank: 2}}]\n"
+              "solvers: [mu]\nranks: 2\n"
+              "stopping: [{max_iter: 100000, tol: 1e-3}]\n"
+              "output: out\n");
+  // A list where a mapping is expected is an error.
+  auto r = test::nmfx_command("run s.yaml", dir);
+  CHECK(r.status == 2);
+  test::write(dir / "s.yaml",
+              // Noise keeps the optimum's loss above 0: on an exact rank-2 X, MU can drive the loss to
+              // 0 and stall there, which ends the tol: 0 cell by tol before max_time_s.
+              "datasets: [{name: synthetic, params: {m: 30, n: 20, rank: 2, noise: 0.1}}]\n"
+              "solvers: [mu]\nranks: 2\n"
+              "stopping: {max_iter: 100000000, tol: [0.01, 0], max_time_s: 0.3}\ncheckpoints: {log: 30}\n"
+              "output: out\n");
+  r = test::nmfx_command("run s.yaml", dir);
+  CHECK(r.status == 0);
+  std::set<std::string> reasons;
+  for (const auto& e : test::fs::directory_iterator(dir / "out"))
+    if (e.path().extension() == ".json") {
+      const json res = json::parse(test::read(e.path()));
+      reasons.insert(res["stop_reason"].get<std::string>());
+      if (res["stop_reason"] == "max_time_s") CHECK(res["solver_seconds"].get<double>() >= 0.3);
+      if (res["stop_reason"] == "tol") {
+        const auto& loss = res["trace"]["loss"];
+        const double last = loss[loss.size() - 1], before = loss[loss.size() - 2];
+        CHECK(before - last <= 0.01 * before);
       }
-  }
+    }
+  CHECK(reasons == std::set<std::string>{"max_time_s", "tol"});
+}
+
+TEST_CASE("pg_tol stops when the projected gradient falls below a fraction of its start (Lin 2007)") {
+  const auto dir = test::temp_dir("pg_tol");
+  test::write(dir / "s.yaml",
+              "datasets: [{name: synthetic, params: {m: 30, n: 20, rank: 3}}]\n"
+              "solvers: [mu]\nranks: 3\nstopping: {max_iter: 100000, pg_tol: 1e-2}\ncheckpoints: 5\n"
+              "metrics: [kkt]\noutput: out\n");
+  const auto r = test::nmfx_command("run s.yaml", dir);
+  REQUIRE(r.status == 0);
+  for (const auto& e : test::fs::directory_iterator(dir / "out"))
+    if (e.path().extension() == ".json") {
+      const json res = json::parse(test::read(e.path()));
+      CHECK(res["stop_reason"] == "pg_tol");
+      const auto& pg = res["trace"]["projected_gradient"];
+      const std::size_t n = pg.size();
+      CHECK(pg[n - 1].get<double>() <= 1e-2 * pg[0].get<double>());
+      CHECK(pg[n - 2].get<double>() > 1e-2 * pg[0].get<double>());  // and not one checkpoint later than needed
+      // The kkt metric measures the same quantity (as a sum rather than a 2-norm of the two parts).
+      const double w = res["trace"]["kkt_projected_gradient_W"][n - 1],
+                   h = res["trace"]["kkt_projected_gradient_H"][n - 1];
+      CHECK(std::hypot(w, h) == doctest::Approx(pg[n - 1].get<double>()).epsilon(1e-12));
+    }
+}
