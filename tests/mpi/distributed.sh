@@ -177,11 +177,13 @@ SPEC
 # SECONDS (just below what OpenBLAS needs it retries its allocation forever); status 0 if its cell is ok.
 limited() {
   rm -rf "$(sed -n 's/^output: //p' "$3")"
+  # Each process is killed (SIGKILL: a process stuck in OpenBLAS's loop ignores gentler signals) by
+  # its own timeout, so that none outlives the test; mpirun then ends the job.
   if [ "$1" = 1 ]; then
-    (ulimit -d "$2" && OPENBLAS_NUM_THREADS=1 timeout "$4" "$nmfx" run "$3" -q) > limited.log 2>&1 || return 1
+    (ulimit -d "$2" && OPENBLAS_NUM_THREADS=1 timeout -s KILL "$4" "$nmfx" run "$3" -q) > limited.log 2>&1 || return 1
   else
-    timeout "$4" mpirun --oversubscribe -np "$1" bash -c "ulimit -d $2 && OPENBLAS_NUM_THREADS=1 exec '$nmfx' run '$3' -q" \
-      > limited.log 2>&1 || return 1
+    mpirun --oversubscribe -np "$1" bash -c \
+      "ulimit -d $2 && OPENBLAS_NUM_THREADS=1 exec timeout -s KILL $4 '$nmfx' run '$3' -q" > limited.log 2>&1 || return 1
   fi
 }
 lo=$((128 * 1024)) hi=$((1024 * 1024))
