@@ -224,15 +224,25 @@ json finished(RunResult& result, const CellSession* session, json env) {
 
 }  // namespace
 
+namespace {
+
+// The result's opening fields (id, spec, cell) and the environment with its start time.
+json begin_result(const Spec& spec, const Cell& cell, RunResult& result) {
+  result.id = cell.id;
+  result.spec = {{"name", spec.name}, {"file", spec.file}};
+  result.cell = cell.params;
+  json env = environment();
+  env["started_at"] = utc_now();
+  return env;
+}
+
+}  // namespace
+
 json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, DataCache& cache, const fs::path& out,
                   CellObserver* observer) {
   const json& c = cell.params;
   RunResult result;
-  result.id = cell.id;
-  result.spec = {{"name", spec.name}, {"file", spec.file}};
-  result.cell = c;
-  json env = environment();
-  env["started_at"] = utc_now();
+  json env = begin_result(spec, cell, result);
   std::unique_ptr<CellSession> session;
   try {
     env["plugins"] = plugin_records(c, registry);
@@ -304,11 +314,7 @@ json run_one_cell(const Spec& spec, const Cell& cell, const Registry& registry, 
 json run_distributed_cell(const Spec& spec, const Cell& cell, const Registry& registry, const fs::path& out) {
   const json& c = cell.params;
   RunResult result;
-  result.id = cell.id;
-  result.spec = {{"name", spec.name}, {"file", spec.file}};
-  result.cell = c;
-  json env = environment();
-  env["started_at"] = utc_now();
+  json env = begin_result(spec, cell, result);
   // Every phase ends with all processes agreeing whether it worked (all_ok), so that a failure on
   // one process fails the cell on all of them instead of leaving the others in a collective.
   const int processes = mpi_context().size, me = mpi_context().rank;
