@@ -703,13 +703,13 @@ Grid run_one_cell(const Context& c, const Target& t, const std::string& loss, co
   options.force = true;
   options.output = (dir / "out").string();
   const auto summary = nmfx::run_grid(spec, cells, c.registry, options, progress);
-  const json& r = summary.results.at(0);
+  const nmfx::CellOutcome& r = summary.outcomes.at(0);
   Grid g;
-  g.status = r["status"];
-  g.message = r["message"];
-  g.stop_reason = r["stop_reason"].is_string() ? r["stop_reason"].get<std::string>() : "";
-  g.solver_seconds = r["solver_seconds"];
-  g.iterations = r["iterations"];
+  g.status = r.status;
+  g.message = r.message;
+  g.stop_reason = r.stop_reason;
+  g.solver_seconds = r.solver_seconds;
+  g.iterations = static_cast<std::size_t>(r.iterations);
   return g;
 }
 

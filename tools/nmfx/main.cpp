@@ -122,11 +122,14 @@ struct Loaded {
   std::vector<nmfx::Cell> cells;
 };
 
-Loaded load_spec(const std::string& file) {
+// to_run: the grid will run in this process, so its workers will be forked from a launcher made
+// now, while the process is small (a grid's cells take about 5 KB each; see launcher.cpp).
+Loaded load_spec(const std::string& file, bool to_run = false) {
   Loaded l;
   l.spec = nmfx::parse_spec(file);
   l.registry = load_plugins(l.spec.plugin_paths);
   nmfx::validate_spec(l.spec, l.registry);
+  if (to_run) nmfx::start_worker_launcher(l.spec, l.registry);
   l.cells = nmfx::expand_grid(l.spec, l.registry);
   return l;
 }
@@ -296,7 +299,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     // run
-    auto l = load_spec(spec_file);
+    auto l = load_spec(spec_file, !dry_run);
     if (!shard.empty()) {
       // A deterministic partition: cell k (in grid order) belongs to shard k mod n, which spreads
       // ranks and seeds evenly over the shards.
@@ -322,7 +325,7 @@ int main(int argc, char** argv) {
     if (json_progress) options.progress = nmfx::ProgressMode::json_lines;
     const auto summary = nmfx::run_grid(l.spec, l.cells, l.registry, options, std::cerr);
     if (summary.mpi_rank != 0) return 0;  // rank 0 reports for all
-    if (!quiet && !json_progress) std::cout << "\n" << nmfx::summary_table(summary.results) << "\n";
+    if (!quiet && !json_progress) std::cout << "\n" << nmfx::summary_table(l.cells, summary.outcomes) << "\n";
     std::cout << summary.ok << " ok, " << summary.failed << " failed, " << summary.skipped << " skipped";
     if (summary.interrupted) std::cout << ", " << summary.interrupted << " interrupted";
     if (summary.resumed) std::cout << ", " << summary.resumed << " kept from an earlier run";

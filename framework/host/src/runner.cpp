@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -462,14 +463,29 @@ bool read_result(const std::string& path, json* out) {
   }
 }
 
-// What the summary table needs, not the trace or the environment: memory stays small on big grids.
-json without_trace(json r) {
-  r.erase("trace");
-  r.erase("environment");
-  return r;
-}
-
 }  // namespace
+
+CellOutcome CellOutcome::of(std::size_t cell, const json& result) {
+  CellOutcome o;
+  o.cell = cell;
+  auto text = [&](const char* key) {
+    return result.contains(key) && result[key].is_string() ? result[key].get<std::string>() : std::string();
+  };
+  auto number = [](const json& object, const char* key, double otherwise) {
+    return object.is_object() && object.contains(key) && object[key].is_number() ? object[key].get<double>()
+                                                                                 : otherwise;
+  };
+  o.status = text("status");
+  o.message = text("message");
+  o.stop_reason = text("stop_reason");
+  o.solver_seconds = number(result, "solver_seconds", 0);
+  o.iterations = number(result, "iterations", 0);
+  const json none;
+  const json& finals = result.contains("final") ? result["final"] : none;
+  o.final_relative_error = number(finals, "relative_error", NAN);
+  o.final_loss = number(finals, "loss", NAN);
+  return o;
+}
 
 RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry,
                     const RunOptions& options, std::ostream& progress_stream) {
@@ -502,10 +518,15 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
   }
   mpi_barrier();
 
+  // summary.jsonl: the kept results, then one line appended per finished cell (in finishing order),
+  // so a grid of any size never rewrites it. Under MPI, rank 0 alone writes it.
+  std::unique_ptr<SummaryWriter> summary_file;
+  if (mpi.rank == 0) summary_file = std::make_unique<SummaryWriter>((out / "summary.jsonl").string());
+
   // What to keep from an earlier run: ok results made by the same plugins, and (unless
   // --retry-failed) the cells whose worker crashed, ran out of memory or time: rerunning them would
   // only crash again. An ok result whose plugin library has changed since is stale: run again.
-  std::vector<json> results(cells.size());
+  std::vector<std::optional<CellOutcome>> outcomes(cells.size());
   std::vector<std::size_t> todo;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const std::string path = (out / (cells[i].id + ".json")).string();
@@ -514,7 +535,8 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
       const Reuse reuse = reusable(path, plugin_records(cells[i].params, registry), &earlier);
       if (reuse == Reuse::fresh) {
         ++summary.resumed;
-        results[i] = without_trace(std::move(earlier));
+        outcomes[i] = CellOutcome::of(i, earlier);
+        if (summary_file) summary_file->append(earlier);
         continue;
       }
       summary.stale += reuse == Reuse::stale;
@@ -522,20 +544,12 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
           is_worker_failure(earlier["status"].get<std::string>())) {
         ++summary.resumed;
         ++summary.failed;
-        results[i] = without_trace(std::move(earlier));
+        outcomes[i] = CellOutcome::of(i, earlier);
+        if (summary_file) summary_file->append(earlier);
         continue;
       }
     }
     todo.push_back(i);
-  }
-
-  // summary.jsonl: the kept results, then one line appended per finished cell (in finishing order),
-  // so a grid of any size never rewrites it. Under MPI, rank 0 alone writes it.
-  std::unique_ptr<SummaryWriter> summary_file;
-  if (mpi.rank == 0) {
-    summary_file = std::make_unique<SummaryWriter>((out / "summary.jsonl").string());
-    for (const auto& r : results)
-      if (!r.is_null()) summary_file->append(r);
   }
 
   // Under MPI the ranks write their results themselves; rank 0 counts them and writes the summary.
@@ -549,7 +563,7 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
     summary.interrupted += status == kInterrupted;
     summary.failed += status != "ok" && status != "skipped" && status != kInterrupted;
     if (summary_file) summary_file->append(result);
-    results[i] = without_trace(std::move(result));
+    outcomes[i] = CellOutcome::of(i, result);
   };
   Progress progress(progress_stream, mpi.rank == 0 ? options.progress : ProgressMode::quiet, cells.size(),
                     cells.size() - todo.size());
@@ -580,26 +594,28 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
   }
   summary_file.reset();
   sync_folder(out.string());
-  for (auto& r : results)
-    if (!r.is_null()) summary.results.push_back(std::move(r));
+  for (auto& o : outcomes)
+    if (o) summary.outcomes.push_back(std::move(*o));
   return summary;
 }
 
-std::string summary_table(const std::vector<json>& results) {
+std::string summary_table(const std::vector<Cell>& cells, const std::vector<CellOutcome>& outcomes) {
   // Show, in a label, only the plugin parameters that vary across the grid.
   auto varying = [&](const char* part) {
     std::map<std::string, std::set<std::string>> values;
-    for (const auto& r : results)
-      for (auto it = r["cell"][part]["params"].begin(); it != r["cell"][part]["params"].end(); ++it)
-        values[r["cell"][part]["name"].get<std::string>() + "." + it.key()].insert(it->dump());
+    for (const auto& o : outcomes) {
+      const json& plugin = cells.at(o.cell).params[part];
+      for (auto it = plugin["params"].begin(); it != plugin["params"].end(); ++it)
+        values[plugin["name"].get<std::string>() + "." + it.key()].insert(it->dump());
+    }
     std::vector<std::string> keys;
     for (const auto& [k, v] : values)
       if (v.size() > 1) keys.push_back(k.substr(k.find('.') + 1));
     return keys;
   };
   const auto dv = varying("dataset"), sv = varying("solver"), lv = varying("loss");
-  const bool has_re =
-      std::any_of(results.begin(), results.end(), [](const json& r) { return r["final"].contains("relative_error"); });
+  const bool has_re = std::any_of(outcomes.begin(), outcomes.end(),
+                                  [](const CellOutcome& o) { return !std::isnan(o.final_relative_error); });
   const std::string metric = has_re ? "relative_error" : "loss";
 
   struct Group {
@@ -607,19 +623,20 @@ std::string summary_table(const std::vector<json>& results) {
     int failed = 0, skipped = 0;
   };
   std::vector<std::pair<std::vector<std::string>, Group>> groups;
-  for (const auto& r : results) {
-    std::vector<std::string> key = {label(r["cell"]["dataset"], dv), label(r["cell"]["solver"], sv),
-                                    label(r["cell"]["loss"], lv), r["cell"]["rank"].dump()};
+  for (const auto& o : outcomes) {
+    const json& c = cells.at(o.cell).params;
+    std::vector<std::string> key = {label(c["dataset"], dv), label(c["solver"], sv), label(c["loss"], lv),
+                                    c["rank"].dump()};
     auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == key; });
     if (it == groups.end()) it = groups.insert(groups.end(), {key, Group{}});
     Group& g = it->second;
-    const std::string status = r["status"];
-    if (status != "ok" && status != "skipped") ++g.failed;  // failed, crashed, out_of_memory, timeout, interrupted
-    if (status == "skipped") ++g.skipped;
-    if (status != "ok" || !r["final"].contains(metric)) continue;
-    g.values.push_back(r["final"][metric]);
-    g.seconds.push_back(r["solver_seconds"]);
-    g.iterations.push_back(r["iterations"]);
+    if (o.status != "ok" && o.status != "skipped") ++g.failed;  // failed, crashed, out_of_memory, timeout, interrupted
+    if (o.status == "skipped") ++g.skipped;
+    const double value = has_re ? o.final_relative_error : o.final_loss;
+    if (o.status != "ok" || std::isnan(value)) continue;
+    g.values.push_back(value);
+    g.seconds.push_back(o.solver_seconds);
+    g.iterations.push_back(o.iterations);
   }
   auto mean = [](const std::vector<double>& v) {
     double s = 0;

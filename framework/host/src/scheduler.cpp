@@ -382,19 +382,24 @@ bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Regis
 
   auto start = [&](const Placement& p) {
     int fds[2];
-    if (::pipe(fds) != 0) throw Error(std::string("cannot create a pipe for a worker: ") + std::strerror(errno));
-    std::cout.flush();
-    std::cerr.flush();
-    const pid_t pid = ::fork();
-    if (pid < 0) throw Error(std::string("cannot start a worker process: ") + std::strerror(errno));
-    if (pid == 0) {
-      ::close(fds[0]);
-      for (const auto& w : running) ::close(w.fd);
-      ::sigaction(SIGINT, &old_int, nullptr);
-      ::sigaction(SIGTERM, &old_term, nullptr);
-      worker_main(spec, cells[p.index], p.threads, registry, out, fds[1], plan.memory_bytes);
+    pid_t pid;
+    if (worker_launcher_running()) {
+      pid = launch_worker(cells[p.index], p.threads, out, plan.memory_bytes, &fds[0]);
+    } else {
+      if (::pipe(fds) != 0) throw Error(std::string("cannot create a pipe for a worker: ") + std::strerror(errno));
+      std::cout.flush();
+      std::cerr.flush();
+      pid = ::fork();
+      if (pid < 0) throw Error(std::string("cannot start a worker process: ") + std::strerror(errno));
+      if (pid == 0) {
+        ::close(fds[0]);
+        for (const auto& w : running) ::close(w.fd);
+        ::sigaction(SIGINT, &old_int, nullptr);
+        ::sigaction(SIGTERM, &old_term, nullptr);
+        worker_main(spec, cells[p.index], p.threads, registry, out, fds[1], plan.memory_bytes);
+      }
+      ::close(fds[1]);
     }
-    ::close(fds[1]);
     Worker w;
     w.pid = pid;
     w.fd = fds[0];
@@ -437,8 +442,11 @@ bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Regis
   auto finish = [&](Worker& w) {
     ::close(w.fd);
     int status = 0;
-    while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    if (worker_launcher_running())
+      status = wait_launched_worker(w.pid);
+    else
+      while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+      }
     const Cell& cell = cells[w.placement.index];
     const std::size_t done_iterations = w.rows.empty() ? 0 : w.rows.back().value("iteration", std::size_t{0});
     const std::string after = w.rows.empty() ? "before its first checkpoint"

@@ -1,6 +1,7 @@
 #pragma once
 /// @file runner.hpp
 /// Runs the cells of a grid (each in a worker process, see scheduler.hpp) and writes one JSON result per cell.
+#include <cmath>
 #include <filesystem>
 #include <iosfwd>
 #include <memory>
@@ -45,6 +46,18 @@ Reuse reusable(const std::string& path, const json& plugins, json* result);
 /// How progress is reported while a grid runs.
 enum class ProgressMode { automatic, plain, live, json_lines, quiet };
 
+/// What the parent keeps of a finished cell: what the summary table and the exit status need. Not
+/// the result document: workers are forked from the parent, so every byte the parent holds per cell
+/// is paid again at every fork, and the runner's cost per cell would grow with the grid.
+struct CellOutcome {
+  std::size_t cell = 0;  ///< index in the grid
+  std::string status, message, stop_reason;
+  double solver_seconds = 0, iterations = 0;
+  double final_relative_error = NAN, final_loss = NAN;  ///< NaN where the result has no such final value
+
+  static CellOutcome of(std::size_t cell, const json& result);
+};
+
 struct RunOptions {
   bool resume = false;        ///< keep cells whose result is complete (status ok) and whose plugins are unchanged
   bool force = false;         ///< run cells again even if their result exists
@@ -61,9 +74,9 @@ struct RunSummary {
   bool stopped_by_signal = false;
   int mpi_rank = 0;  ///< under mpirun, only rank 0's summary holds the results
   std::string output;
-  /// Every result of the grid, in grid order, without its trace and environment (what the summary
-  /// table needs; the full results are in the output folder).
-  std::vector<json> results;
+  /// What the run keeps of each result of the grid, in grid order (the full results are in the
+  /// output folder).
+  std::vector<CellOutcome> outcomes;
 };
 
 /// Runs every cell, each in its own worker process (see scheduler.hpp). A failing cell is recorded
@@ -73,7 +86,7 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
                     const RunOptions& options, std::ostream& progress);
 
 /// The table printed after a run: one row per (dataset, solver, loss, rank), mean +- sd over seeds.
-std::string summary_table(const std::vector<json>& results);
+std::string summary_table(const std::vector<Cell>& cells, const std::vector<CellOutcome>& outcomes);
 
 /// The checks every dataset's X gets (finite, nonnegative, not empty, not all zero; errors name the
 /// dataset, the count and the first position) and the statistics solvers rely on (norm_sq, mean, nnz).

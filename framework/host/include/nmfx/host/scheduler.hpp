@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/types.h>
+
 #include <nmfx/host/runner.hpp>
 
 namespace nmfx {
@@ -70,6 +72,18 @@ class Progress {
 /// sink as `interrupted`, the others not at all).
 bool execute_cells(const Spec& spec, const std::vector<Cell>& cells, const Registry& registry, const std::string& out,
                    const ExecutionPlan& plan, Progress& progress, const std::function<void(std::size_t, json)>& sink);
+
+/// Starts the worker launcher (launcher.cpp): a fork of this process as it is now, from which
+/// execute_cells then forks every worker. Call it after the plugins are loaded and before a large
+/// grid is expanded: fork's cost grows with the forking process's resident memory, and the parent
+/// holds every cell. Without it (tests, check-plugin, MPI ranks, where it does nothing)
+/// execute_cells forks its workers itself.
+void start_worker_launcher(const Spec& spec, const Registry& registry);
+bool worker_launcher_running();
+/// Starts a worker for `cell` in the launcher; returns its pid and the read end of its pipe in fd.
+pid_t launch_worker(const Cell& cell, int threads, const std::string& out, double memory_bytes, int* fd);
+/// The wait status of a worker started by launch_worker, once it has ended (waitpid in the launcher).
+int wait_launched_worker(pid_t pid);
 
 /// What the worker process does: runs one cell, writing "C <row>" lines and a final "R <result>"
 /// line to fd. Never returns.
