@@ -155,12 +155,9 @@ void start_worker_launcher(const Spec& spec, const Registry& registry) {
 bool worker_launcher_running() { return g_socket >= 0; }
 
 pid_t launch_worker(const Cell& cell, int threads, const std::string& out, double memory_bytes, int* fd) {
-  const std::string text = json{{"id", cell.id},
-                                {"params", cell.params},
-                                {"threads", threads},
-                                {"out", out},
-                                {"memory", memory_bytes}}
-                               .dump();
+  const std::string text =
+      json{{"id", cell.id}, {"params", cell.params}, {"threads", threads}, {"out", out}, {"memory", memory_bytes}}
+          .dump();
   const std::uint64_t size = text.size();
   const char request = 'L';
   std::int64_t pid = 0;
