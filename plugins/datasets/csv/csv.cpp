@@ -1,54 +1,26 @@
 // X from a dense numeric CSV or TSV file (optionally gzipped): one file row per row of X, header
 // lines dropped by skip_rows, label columns by drop_columns. The parsing is in csv_reader.cpp; this
 // file declares the parameters and applies the common dataset options (transpose, scale).
-#include <tuple>
-
-#include <nmfx/dataset_util.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/file_dataset.hpp>
 
 #include "csv_reader.hpp"
 
 namespace {
 
-class Csv final : public nmfx::Dataset {
+class Csv final : public nmfx_common::FileDataset<csv::Options> {
  public:
-  explicit Csv(const nmfx::Params& p) : params_(p), path_(p.str("path")) {
-    options_.delimiter = p.str("delimiter");
-    options_.skip_rows = static_cast<std::size_t>(p.integer("skip_rows"));
-    options_.drop_columns = p.str("drop_columns");
-    options_.clip_negative = p.str("negative") == "clip";
-  }
-
-  nmfx::Data load() override {
-    nmfx::Data data = csv::parse_file(path_, options_);
-    nmfx::apply_common_options(data, params_);
-    data.info["shape"] = {data.rows(), data.cols()};
-    return data;
-  }
-
-  // One pass over the file that parses and checks every field and keeps none.
-  std::pair<std::size_t, std::size_t> shape() override {
-    const auto [M, N] = csv::read_shape(path_, options_);
-    return nmfx::shape_after_options(params_, M, N);
-  }
-
-  // One pass over the file keeping only the values inside the block (of the stored matrix: the
-  // swapped block under transpose, transposed back by apply_common_options).
-  nmfx::Data load_block(const nmfx::Range& rows, const nmfx::Range& cols) override {
-    csv::Options options = options_;
-    options.block = true;
-    std::tie(options.rows, options.cols) = nmfx::stored_block("csv", params_, rows, cols);
-    nmfx::Data data = csv::parse_file(path_, options);
-    nmfx::apply_common_options(data, params_);
-    data.info["shape"] = {data.rows(), data.cols()};
-    data.info["block"] = {{"rows", {rows.begin, rows.end}}, {"cols", {cols.begin, cols.end}}};
-    return data;
-  }
+  explicit Csv(const nmfx::Params& p) : FileDataset("csv", p, options_of(p), csv::parse_file, csv::read_shape) {}
 
  private:
-  nmfx::Params params_;
-  std::string path_;
-  csv::Options options_;
+  static csv::Options options_of(const nmfx::Params& p) {
+    csv::Options o;
+    o.delimiter = p.str("delimiter");
+    o.skip_rows = static_cast<std::size_t>(p.integer("skip_rows"));
+    o.drop_columns = p.str("drop_columns");
+    o.clip_negative = p.str("negative") == "clip";
+    return o;
+  }
 };
 
 nmfx::PluginDescriptor describe() {
