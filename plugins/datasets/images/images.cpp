@@ -13,6 +13,7 @@
 
 #include <nmfx/dataset_util.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/file_names.hpp>
 
 #include "decode.hpp"
 
@@ -20,27 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::vector<std::string> split_extensions(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text + ",") {
-    if (c == ',') {
-      while (!cur.empty() && cur.front() == ' ') cur.erase(cur.begin());
-      while (!cur.empty() && cur.back() == ' ') cur.pop_back();
-      if (!cur.empty() && cur.front() == '.') cur.erase(cur.begin());
-      if (!cur.empty()) out.push_back(lower(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  return out;
-}
+using nmfx_common::has_extension;
+using nmfx_common::split_extensions;
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -104,14 +86,7 @@ class Images final : public nmfx::Dataset {
 
  private:
   bool selected(const std::string& rel) const {
-    if (!extensions_.empty()) {
-      const std::string name = lower(fs::path(rel).filename().string());
-      const bool ok = std::any_of(extensions_.begin(), extensions_.end(), [&](const std::string& e) {
-        return name.size() > e.size() + 1 && name.compare(name.size() - e.size(), e.size(), e) == 0 &&
-               name[name.size() - e.size() - 1] == '.';
-      });
-      if (!ok) return false;
-    }
+    if (!has_extension(fs::path(rel).filename().string(), extensions_)) return false;
     return pattern_.empty() || fnmatch(pattern_.c_str(), rel.c_str(), FNM_PATHNAME) == 0;
   }
 

@@ -9,6 +9,7 @@
 
 #include <nmfx/dataset_util.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/file_names.hpp>
 
 #include "corpus.hpp"
 
@@ -16,36 +17,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::vector<std::string> split_extensions(const std::string& text) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : text + ",") {
-    if (c == ',') {
-      while (!cur.empty() && cur.front() == ' ') cur.erase(cur.begin());
-      while (!cur.empty() && cur.back() == ' ') cur.pop_back();
-      if (!cur.empty() && cur.front() == '.') cur.erase(cur.begin());
-      if (!cur.empty()) out.push_back(lower(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  return out;
-}
-
-bool has_extension(const std::string& filename, const std::vector<std::string>& extensions) {
-  if (extensions.empty()) return true;
-  const std::string name = lower(filename);
-  return std::any_of(extensions.begin(), extensions.end(), [&](const std::string& e) {
-    return name.size() > e.size() + 1 && name.compare(name.size() - e.size(), e.size(), e) == 0 &&
-           name[name.size() - e.size() - 1] == '.';
-  });
-}
+using nmfx_common::has_extension;
+using nmfx_common::lower;
+using nmfx_common::split_extensions;
 
 nmfx_text::Options options_from(const nmfx::Params& p) {
   nmfx_text::Options o;
