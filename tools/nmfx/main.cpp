@@ -161,6 +161,11 @@ int main(int argc, char** argv) {
                 "with --resume: also rerun cells that crashed, ran out of memory or time");
   run->add_option("-j,--jobs", jobs, "cells at once (default: the spec's jobs, or chosen from each cell's size)")
       ->check(CLI::PositiveNumber);
+  double rank_timeout_s = nmfx::kRankTimeoutSeconds;
+  run->add_option("--rank-timeout", rank_timeout_s,
+                  "under mpirun: seconds without a heartbeat after which a rank is lost and its cell goes to another "
+                  "(default 30)")
+      ->check(CLI::Range(3 * nmfx::kHeartbeatSeconds, 1e9));
   std::string shard;
   run->add_option("--shard", shard,
                   "i/n: run only the cells k with k mod n = i (for Slurm arrays; join with nmfx merge)");
@@ -321,6 +326,7 @@ int main(int argc, char** argv) {
     nmfx::RunOptions options{resume, force, output};
     options.retry_failed = retry_failed;
     options.jobs = jobs;
+    options.rank_timeout_s = rank_timeout_s;
     if (quiet) options.progress = nmfx::ProgressMode::quiet;
     if (json_progress) options.progress = nmfx::ProgressMode::json_lines;
     const auto summary = nmfx::run_grid(l.spec, l.cells, l.registry, options, std::cerr);

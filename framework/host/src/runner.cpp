@@ -584,7 +584,8 @@ RunSummary run_grid(const Spec& spec, const std::vector<Cell>& cells, const Regi
     ExecutionPlan limits = plan_execution(spec, cells, {}, registry, 1);
     progress.note("nmfx: " + std::to_string(todo.size()) + " cells to run on " + std::to_string(mpi.size - 1) +
                   " MPI ranks, largest first");
-    summary.stopped_by_signal = !mpi_execute(spec, cells, todo, registry, summary.output, limits, progress, record);
+    summary.stopped_by_signal =
+        !mpi_execute(spec, cells, todo, registry, summary.output, limits, progress, record, options.rank_timeout_s);
     if (mpi.rank != 0) return summary;
   } else {
     const ExecutionPlan plan = plan_execution(spec, cells, todo, registry, options.jobs);

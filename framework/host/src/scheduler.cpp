@@ -208,7 +208,12 @@ double estimated_cost(const Spec& spec, const Cell& cell, const Registry& regist
 }
 
 bool is_worker_failure(const std::string& status) {
-  return status == kCrashed || status == kOutOfMemory || status == kTimeout;
+  return status == kCrashed || status == kOutOfMemory || status == kTimeout || status == kRankLost;
+}
+
+json unfinished_result(const Spec& spec, const Cell& cell, const std::vector<json>& rows, const std::string& status,
+                       const std::string& message, const std::string& started_at, int threads) {
+  return result_from_rows(spec, cell, rows, status, message, started_at, threads);
 }
 
 ExecutionPlan plan_execution(const Spec& spec, const std::vector<Cell>& cells, const std::vector<std::size_t>& todo,

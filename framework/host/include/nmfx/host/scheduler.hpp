@@ -22,9 +22,16 @@ inline constexpr const char* kCrashed = "crashed";
 inline constexpr const char* kOutOfMemory = "out_of_memory";
 inline constexpr const char* kTimeout = "timeout";
 inline constexpr const char* kInterrupted = "interrupted";
+/// Under mpirun: the cell's rank was lost (nothing heard from it for --rank-timeout) twice.
+inline constexpr const char* kRankLost = "rank_lost";
 
 /// True for the statuses --resume keeps unless --retry-failed: the worker died of the cell itself.
 bool is_worker_failure(const std::string& status);
+
+/// The result document of a cell that ended without one of its own (status and message say why),
+/// its trace the checkpoint rows received (possibly none).
+json unfinished_result(const Spec& spec, const Cell& cell, const std::vector<json>& rows, const std::string& status,
+                       const std::string& message, const std::string& started_at, int threads);
 
 /// One cell to run, with the threads it gets (<= the cell's own `threads`).
 struct Placement {
@@ -94,6 +101,11 @@ int wait_launched_worker(pid_t pid);
 
 namespace nmfx {
 
+/// How often a rank tells rank 0 it is alive, and how long rank 0 waits by default (--rank-timeout)
+/// before it counts a silent rank as lost.
+inline constexpr double kHeartbeatSeconds = 1.0;
+inline constexpr double kRankTimeoutSeconds = 30.0;
+
 /// MPI, when nmfx is built with it and started by mpirun with more than one rank.
 struct MpiContext {
   bool built = false;   ///< nmfx was built with MPI
@@ -115,9 +127,12 @@ void mpi_barrier();
 /// SIGINT or SIGTERM (mpirun passes Ctrl-C on as SIGTERM): the running cells are recorded
 /// interrupted, rank 0 hands out no more and waits half a second for their reports (a cell whose
 /// result file is there but whose report is not is listed from its file). Returns false then.
+/// Every other rank sends rank 0 a heartbeat each kHeartbeatSeconds; a rank not heard from for
+/// `rank_timeout_s` is lost: rank 0 sends it nothing more, hands its cell once to another rank,
+/// and records the cell `rank_lost` if that rank is lost too (docs/results.md).
 bool mpi_execute(const Spec& spec, const std::vector<Cell>& cells, const std::vector<std::size_t>& todo,
                  const Registry& registry, const std::string& out, const ExecutionPlan& limits, Progress& progress,
-                 const std::function<void(std::size_t, json)>& sink);
+                 const std::function<void(std::size_t, json)>& sink, double rank_timeout_s = kRankTimeoutSeconds);
 
 /// A cell's estimated cost, M*N*L*max_iter (each dataset's shape probed once, in a throwaway process).
 double estimated_cost(const Spec& spec, const Cell& cell, const Registry& registry);
