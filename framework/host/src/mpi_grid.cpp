@@ -35,7 +35,7 @@ constexpr int kTagReport = 1;  // rank -> 0: {"index": i, "result": {...}} or {}
 constexpr int kTagCell = 2;    // 0 -> rank: a cell index, or kNoMore, or kNoMoreRankLost
 constexpr int kNoMore = -1;
 constexpr int kNoMoreRankLost = -2;  // no more, and a rank was lost: exit without MPI_Finalize
-constexpr int kTagAlive = 3;   // rank -> 0: an empty heartbeat, every kHeartbeatSeconds
+constexpr int kTagAlive = 3;         // rank -> 0: an empty heartbeat, every kHeartbeatSeconds
 
 // SIGINT or SIGTERM while this rank is not inside execute_cells (which has a handler of its own).
 // mpirun answers Ctrl-C with SIGTERM to every rank and SIGKILL a second later
@@ -188,7 +188,7 @@ bool mpi_execute(const Spec& spec, const std::vector<Cell>& cells, const std::ve
     for (std::size_t i : order) cost[i] = estimated_cost(spec, cells[i], registry);
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
     std::deque<std::size_t> queue(order.begin(), order.end());  // a lost rank's cell goes to the front
-    std::vector<int> handed(cells.size(), 0);                    // times a cell was given to a rank
+    std::vector<int> handed(cells.size(), 0);                   // times a cell was given to a rank
     std::vector<std::string> started_at(cells.size());
     std::vector<std::vector<int>> lost_ranks(cells.size());  // the ranks lost while holding the cell
     std::vector<char> recorded(cells.size(), 0);
@@ -252,8 +252,8 @@ bool mpi_execute(const Spec& spec, const std::vector<Cell>& cells, const std::ve
         p.lost = true;
         ++gone;
         any_lost = true;
-        std::string note = "nmfx: MPI rank " + std::to_string(rank) + " lost (nothing heard from it for " +
-                           seconds.str() + ")";
+        std::string note =
+            "nmfx: MPI rank " + std::to_string(rank) + " lost (nothing heard from it for " + seconds.str() + ")";
         if (p.cell >= 0) {
           const std::size_t i = static_cast<std::size_t>(p.cell);
           lost_ranks[i].push_back(rank);
@@ -265,12 +265,11 @@ bool mpi_execute(const Spec& spec, const std::vector<Cell>& cells, const std::ve
             std::string ranks;
             for (int r : lost_ranks[i]) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
             const int threads = cells[i].params.value("threads", 1);
-            json result = unfinished_result(
-                spec, cells[i], {}, kRankLost,
-                "the MPI ranks running this cell were lost, one after the other (ranks " + ranks +
-                    "; nothing heard from each for " + seconds.str() +
-                    "); no trace (a rank keeps its cell's checkpoints until the cell ends)",
-                started_at[i], threads);
+            json result = unfinished_result(spec, cells[i], {}, kRankLost,
+                                            "the MPI ranks running this cell were lost, one after the other (ranks " +
+                                                ranks + "; nothing heard from each for " + seconds.str() +
+                                                "); no trace (a rank keeps its cell's checkpoints until the cell ends)",
+                                            started_at[i], threads);
             write_file_atomic(out + "/" + cells[i].id + ".json", result.dump(1));
             record(i, std::move(result));
             note += "; its cell " + cells[i].id + " is recorded rank_lost (its second rank lost)";

@@ -59,11 +59,11 @@ struct CellOutcome {
 };
 
 struct RunOptions {
-  bool resume = false;        ///< keep cells whose result is complete (status ok) and whose plugins are unchanged
-  bool force = false;         ///< run cells again even if their result exists
-  std::string output;         ///< overrides the spec's output folder when not empty
-  bool retry_failed = false;  ///< with resume: also rerun crashed, out_of_memory and timeout cells
-  int jobs = 0;               ///< cells at once; 0: the spec's jobs, else chosen by the scheduler
+  bool resume = false;         ///< keep cells whose result is complete (status ok) and whose plugins are unchanged
+  bool force = false;          ///< run cells again even if their result exists
+  std::string output;          ///< overrides the spec's output folder when not empty
+  bool retry_failed = false;   ///< with resume: also rerun crashed, out_of_memory and timeout cells
+  int jobs = 0;                ///< cells at once; 0: the spec's jobs, else chosen by the scheduler
   double rank_timeout_s = 30;  ///< under mpirun: a rank not heard from for this long is lost
   ProgressMode progress = ProgressMode::automatic;
 };
