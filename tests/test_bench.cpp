@@ -45,3 +45,21 @@ TEST_CASE("nmfx bench refuses a malformed sparse size naming it") {
   CHECK(r.status != 0);
   CHECK(r.output.find("'100x50:5' is not MxN:L:density") != std::string::npos);
 }
+
+TEST_CASE("nmfx bench --cpu-time times one thread by its CPU clock and refuses more threads") {
+  const auto dir = test::temp_dir("bench_cpu");
+  const auto r = test::nmfx_command(
+      "bench --no-compare --repeat 1 --size 60x40:4 --solver mu --sparse 300x200:5:0.05 --sparse-run mu/frobenius "
+      "--threads 1 --cpu-time --json figures.json",
+      dir);
+  REQUIRE_MESSAGE(r.status == 0, r.output);
+  CHECK(r.output.find("thread's CPU time") != std::string::npos);
+  const nmfx::json f = nmfx::json::parse(test::read(dir / "figures.json"));
+  const auto& sparse = f["selected"]["sparse_problems"].at(0);
+  CHECK(sparse["two_products_seconds"].get<double>() > 0);
+  CHECK(sparse["stream_read_seconds"].get<double>() > 0);
+  CHECK(sparse["runs"].at(0)["ratio_to_stream_read"].get<double>() > 0);
+  const auto bad = test::nmfx_command("bench --no-compare --repeat 1 --size 20x10:2 --threads 2 --cpu-time", dir);
+  CHECK(bad.status != 0);
+  CHECK(bad.output.find("--cpu-time needs --threads 1") != std::string::npos);
+}

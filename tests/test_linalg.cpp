@@ -133,6 +133,80 @@ TEST_CASE("sparse products give the same bits on 1 and 2 threads") {
   }
 }
 
+namespace {
+
+// A sparse Data from explicit rows of (column, value) pairs.
+nmfx::Data sparse_from_rows(std::size_t N, const std::vector<std::vector<std::pair<std::uint32_t, double>>>& rows) {
+  nmfx::Data X;
+  X.kind = nmfx::DataKind::sparse;
+  X.sparse.rows = rows.size();
+  X.sparse.cols = N;
+  X.sparse.indptr.assign(rows.size() + 1, 0);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (const auto& [j, v] : rows[i]) {
+      X.sparse.indices.push_back(j);
+      X.sparse.values.push_back(v);
+    }
+    X.sparse.indptr[i + 1] = X.sparse.values.size();
+  }
+  nmfx::finalize(X, "test");
+  return X;
+}
+
+}  // namespace
+
+TEST_CASE("sparse products on degenerate shapes: one row, one column, empty rows and columns, a dense row") {
+  // Rows of very different lengths (empty, one entry, all N) side by side, the last rows of W
+  // (read through the tail) in use, and one-row / one-column matrices; ranks 1, 7, 9 (not a
+  // multiple of the vector width) and 20. Each product must equal the scalar stored-order sum bit
+  // for bit, be within 1e-12 relative of the BLAS on dense X, and give the same bits on 1 and 2
+  // threads.
+  const std::size_t N = 40;
+  std::vector<std::vector<std::pair<std::uint32_t, double>>> rows(9);
+  for (std::uint32_t j = 0; j < N; ++j) rows[2].push_back({j, 0.5 + j});  // a full row
+  rows[4] = {{7, 3.0}};
+  rows[8] = {{0, 1.5}, {39, 2.5}};  // the last row of W is read, and the last column of H
+  std::vector<nmfx::Data> cases;
+  cases.push_back(sparse_from_rows(N, rows));
+  cases.push_back(sparse_from_rows(N, {{{3, 2.0}, {17, 4.0}}}));                       // one row
+  cases.push_back(sparse_from_rows(1, {{{0, 1.0}}, {}, {{0, 2.0}}, {{0, 3.0}}, {}}));  // one column
+  for (const nmfx::Data& X : cases) {
+    const std::size_t M = X.rows(), K = X.cols();
+    const nmfx::Data D = densified(X);
+    for (const std::size_t L : {1, 7, 9, 20}) {
+      CAPTURE(M);
+      CAPTURE(K);
+      CAPTURE(L);
+      const nmfx::Matrix W = test::random_matrix(M, L, 40 + L), H = test::random_matrix(L, K, 41 + L);
+      const nmfx::Matrix XHt_ref = stored_order(X.sparse, L, [&](std::size_t j, std::size_t a) { return H(a, j); });
+      const nmfx::Matrix XtW_ref = stored_order(X.sparse_t, L, [&](std::size_t i, std::size_t a) { return W(i, a); });
+      nmfx::Matrix XHt_d = nmfx::Matrix::from_shape({M, L}), WtX_d = nmfx::Matrix::from_shape({L, K});
+      nmfx::DataProducts dense;
+      dense.prepare(D, L);
+      dense.XHt(H, XHt_d);
+      dense.WtX(W, WtX_d);
+      for (int threads = 1; threads <= 2; ++threads) {
+        CAPTURE(threads);
+        nmfx::set_threads(threads);
+        nmfx::DataProducts p;
+        p.prepare(X, 33);  // prepared for another rank first: prepare() must resize and re-zero
+        p.prepare(X, L);
+        nmfx::Matrix XHt = nmfx::Matrix::from_shape({M, L}), WtX = nmfx::Matrix::from_shape({L, K});
+        p.XHt(H, XHt);
+        p.WtX(W, WtX);
+        nmfx::Matrix WtX_t = nmfx::Matrix::from_shape({K, L});
+        for (std::size_t j = 0; j < K; ++j)
+          for (std::size_t a = 0; a < L; ++a) WtX_t(j, a) = WtX(a, j);
+        CHECK(same_bits(XHt, XHt_ref));
+        CHECK(same_bits(WtX_t, XtW_ref));
+        CHECK(max_relative_difference(XHt, XHt_d) < 1e-12);
+        CHECK(max_relative_difference(WtX, WtX_d) < 1e-12);
+      }
+      nmfx::set_threads(1);
+    }
+  }
+}
+
 TEST_CASE("sparse products refuse shapes that do not match the prepared problem") {
   const nmfx::Data X = random_sparse(30, 20, 0.3, 31);
   nmfx::DataProducts p;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
@@ -27,7 +28,23 @@
 namespace nmfx_bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// The clock of every measurement: the wall clock, or with --cpu-time the calling thread's CPU
+// clock, which leaves out the time a single-threaded run waits descheduled on a loaded machine.
+bool use_cpu_clock = false;
+struct Clock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<Clock>;
+  static constexpr bool is_steady = true;
+  static time_point now() {
+    if (!use_cpu_clock)
+      return time_point(std::chrono::duration_cast<duration>(std::chrono::steady_clock::now().time_since_epoch()));
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return time_point(duration(static_cast<rep>(t.tv_sec) * 1000000000 + t.tv_nsec));
+  }
+};
 using nmfx::json;
 using nmfx::Matrix;
 
@@ -394,6 +411,9 @@ void print(const json& figures, const std::string& title) {
 }  // namespace
 
 int run(const Options& o) {
+  if (o.cpu_time && o.threads != 1)
+    throw nmfx::Error("bench: --cpu-time needs --threads 1 (a thread's CPU clock does not count the other threads)");
+  use_cpu_clock = o.cpu_time;
   nmfx::Registry registry;
   registry.scan(nmfx::plugin_dirs());
   const json figures = measure(o, registry);
@@ -402,6 +422,7 @@ int run(const Options& o) {
     return 0;
   }
   json all = {{"selected", figures}, {"environment", nmfx::environment()}};
+  if (o.cpu_time) std::cout << "Times are the thread's CPU time (--cpu-time), not wall-clock time.\n";
   print(figures, "Kernels nmfx selected:");
   std::cout << "Peak resident size of this run (getrusage ru_maxrss): " << std::setprecision(1)
             << figures["peak_rss_bytes"].get<double>() / 1e6 << " MB\n\n";
@@ -417,6 +438,7 @@ int run(const Options& o) {
     for (const auto& s : o.sparse_sizes) cmd += " --sparse " + s;
     for (const auto& s : o.sparse_runs) cmd += " --sparse-run " + s;
     cmd += " --threads " + std::to_string(o.threads) + " --repeat " + std::to_string(o.repeat);
+    if (o.cpu_time) cmd += " --cpu-time";
     if (FILE* pipe = popen(cmd.c_str(), "r")) {
       std::string text;
       char buf[4096];

@@ -11,6 +11,7 @@ struct Options {
   std::vector<std::string> sparse_runs;   ///< "solver/loss" pairs timed on the sparse problems
   int threads = 0;                        ///< 0: all cores
   int repeat = 5;                         ///< timed iterations per solver (after one warm-up), median reported
+  bool cpu_time = false;                  ///< --cpu-time: time by the thread's CPU clock (needs threads = 1)
   bool compare_kernels = true;            ///< also run with OpenBLAS's own kernel choice, in a child process
   std::string json_out;                   ///< write the figures as JSON here
   bool child = false;                     ///< internal: print only the JSON figures

@@ -215,6 +215,9 @@ int main(int argc, char** argv) {
   bench->add_option("--repeat", bench_options.repeat, "timed iterations per solver, median reported")->default_val(5);
   bench->add_option("--json", bench_options.json_out, "also write the figures to this JSON file");
   bench->add_flag("!--no-compare", bench_options.compare_kernels, "skip the run with OpenBLAS's own kernel choice");
+  bench->add_flag("--cpu-time", bench_options.cpu_time,
+                  "with --threads 1: time by the thread's CPU clock, which leaves out time spent descheduled on a "
+                  "loaded machine");
   bench->add_flag("--child", bench_options.child, "internal: print the figures as JSON")->group("");
   bench->add_flag("--distributed", bench_options.distributed,
                   "under mpirun: one distributed cell per --size (default 4000x3000:20) and --solver (default mu); "
