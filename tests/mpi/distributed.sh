@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Distributed cells (spec key `distribute`): one cell factored by all MPI processes together.
-# (1) mu, hals and anls_bpp (Frobenius) and mu (KL), on dense and sparse X whose shapes do not
+# (1) mu, hals and anls_bpp (Frobenius; hals and anls_bpp also with diagonal_scaling) and mu (KL), on dense and sparse X whose shapes do not
 #     divide evenly, under mpirun -np 1, 2, 4 and 6 (grids 1x1, 2x1, 2x2, 3x2), give the iterates of
 #     the single-process run: every checkpoint's loss and metrics, and the final W and H, to 1e-10
 #     relative; two runs on one grid give the same bits; a cell that fails, fails on every process
@@ -33,7 +33,7 @@ datasets:
   - {name: npy, params: {path: dense.npy}}
   - {name: mtx, params: {path: sparse.mtx}}
   - {name: synthetic, params: {m: 31, n: 26, rank: 3, noise: 0.05, seed: 2}}
-solvers: [mu, hals, anls_bpp]
+solvers: [mu, hals, anls_bpp, {name: hals, params: {diagonal_scaling: true}}, {name: anls_bpp, params: {diagonal_scaling: true}}]
 losses: [frobenius]
 ranks: [3, 40]
 seeds: [1]
@@ -84,7 +84,7 @@ def rel(a, b):
     a, b = np.asarray(a, float), np.asarray(b, float)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(a)), 1e-300))
 single = load("single")
-assert len(single) == 3 * 3 * 2 + 2, len(single)
+assert len(single) == 3 * 5 * 2 + 2, len(single)
 for np_, grid in (("np1", None), ("np2", [2, 1]), ("np4", [2, 2]), ("np6", [3, 2])):
     other = load(np_)
     assert other.keys() == single.keys(), (np_, sorted(set(single) ^ set(other)))

@@ -7,6 +7,7 @@
 #include <nmfx/plugin.hpp>
 
 #include <nmfx_common/accel_inner.hpp>
+#include <nmfx_common/diagonal_scaling.hpp>
 #include <nmfx_common/hals_sweep.hpp>
 #include <nmfx_common/rho.hpp>
 
@@ -15,7 +16,10 @@ namespace {
 class AccelHals final : public nmfx::Solver {
  public:
   explicit AccelHals(const nmfx::Params& p)
-      : loop_(p), zero_floor_(p.real("zero_floor")), paper_rho_(p.str("rho_formula") == "gillis") {}
+      : loop_(p),
+        zero_floor_(p.real("zero_floor")),
+        paper_rho_(p.str("rho_formula") == "gillis"),
+        diagonal_scaling_(p.boolean("diagonal_scaling")) {}
 
   void prepare(const nmfx::Problem& problem, nmfx::Matrix& W, nmfx::Matrix& H) override {
     core_.prepare(problem, W, H, zero_floor_, "accel_hals");
@@ -27,11 +31,14 @@ class AccelHals final : public nmfx::Solver {
     rho_W_ = paper_rho_ ? r.W_mu : r.W_hals;
     rho_H_ = paper_rho_ ? r.H_mu : r.H_hals;
     inner_W_ = inner_H_ = 0;
+    scaling_.prepare(problem.rank, problem.distribution);
   }
 
   void step(nmfx::Matrix& W, nmfx::Matrix& H) override {
     inner_W_ = core_.update_W(W, H, [&](auto&& sweep) { return loop_.run(sweep, rho_W_); });
+    if (diagonal_scaling_) scaling_.normalize_W(W, H);
     inner_H_ = core_.update_H(W, H, [&](auto&& sweep) { return loop_.run(sweep, rho_H_); });
+    if (diagonal_scaling_) scaling_.normalize_H(W, H);
   }
 
   nmfx::Values stats() const override {
@@ -42,6 +49,8 @@ class AccelHals final : public nmfx::Solver {
   nmfx_accel::InnerLoop loop_;
   double zero_floor_;
   bool paper_rho_;
+  bool diagonal_scaling_;
+  nmfx_common::DiagonalScaling scaling_;
   double rho_W_ = 1, rho_H_ = 1;
   std::size_t inner_W_ = 0, inner_H_ = 0;
   nmfx_hals::Hals core_;
@@ -56,6 +65,7 @@ nmfx::PluginDescriptor describe() {
       "rho of the cap: seed = 1 + (P + NL)/M (seed 000 eqs 20-21); gillis = 1 + (P + NL)/(M(L + 1))"));
   d.params.push_back(nmfx::param_real(
       "zero_floor", 1e-16, "a component that becomes all zero is set to zero_floor * max of its factor", 0.0));
+  d.params.push_back(nmfx_common::diagonal_scaling_param());
   d.losses = {"frobenius"};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;

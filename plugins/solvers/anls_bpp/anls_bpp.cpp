@@ -7,6 +7,7 @@
 
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/diagonal_scaling.hpp>
 #include <nmfx_common/factor_shapes.hpp>
 
 #include "nnls_bpp.hpp"
@@ -18,7 +19,7 @@ using nmfx::Trans;
 
 class AnlsBpp final : public nmfx::Solver {
  public:
-  explicit AnlsBpp(const nmfx::Params&) {}
+  explicit AnlsBpp(const nmfx::Params& p) : diagonal_scaling_(p.boolean("diagonal_scaling")) {}
 
   void prepare(const nmfx::Problem& problem, Matrix& W, Matrix& H) override {
     const std::size_t M = problem.rows_of_W(), N = problem.cols_of_H(), L = problem.rank;
@@ -38,6 +39,7 @@ class AnlsBpp final : public nmfx::Solver {
     XtW_ = Matrix::from_shape({N, L});
     Ht_ = Matrix::from_shape({N, L});
     nnls_.prepare(L, std::max(M, N));
+    scaling_.prepare(L, problem.distribution);
     prepared_ = true;
   }
 
@@ -50,6 +52,7 @@ class AnlsBpp final : public nmfx::Solver {
     products_.XHt(H, XHt_);
     shift(HHt_, XHt_, penalty_.l1_W, penalty_.l2_W);
     stats_W_ = nnls_.solve(HHt_, XHt_, W);
+    if (diagonal_scaling_) scaling_.normalize_W(W, H);
 
     // Column j of H, i.e. row j of H^T, solves the same with W^T W and (W^T X)^T.
     products_.gram_W(W, WtW_);
@@ -63,6 +66,7 @@ class AnlsBpp final : public nmfx::Solver {
     stats_H_ = nnls_.solve(WtW_, XtW_, Ht_);
     for (std::size_t a = 0; a < L; ++a)
       for (std::size_t j = 0; j < N; ++j) H(a, j) = Ht_(j, a);
+    if (diagonal_scaling_) scaling_.normalize_H(W, H);
   }
 
   nmfx::Values stats() const override {
@@ -93,6 +97,8 @@ class AnlsBpp final : public nmfx::Solver {
   Matrix HHt_, WtW_, XHt_, WtX_, XtW_, Ht_;
   nmfx_anls_bpp::NnlsBpp nnls_;
   nmfx_anls_bpp::NnlsBpp::Stats stats_W_, stats_H_;
+  bool diagonal_scaling_;
+  nmfx_common::DiagonalScaling scaling_;
   bool prepared_ = false;
 };
 
@@ -100,7 +106,7 @@ nmfx::PluginDescriptor describe() {
   auto d = nmfx::describe<nmfx::Solver, AnlsBpp>(
       "anls_bpp", "1.0.0",
       "alternating nonnegative least squares, each block solved exactly by block principal pivoting (Kim & Park 2011)");
-  d.params = {};
+  d.params = {nmfx_common::diagonal_scaling_param()};
   d.losses = {"frobenius"};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
   d.penalties = true;

@@ -13,6 +13,7 @@
 #include <nmfx/clones.hpp>
 #include <nmfx/linalg.hpp>
 #include <nmfx/plugin.hpp>
+#include <nmfx_common/diagonal_scaling.hpp>
 #include <nmfx_common/factor_shapes.hpp>
 
 namespace {
@@ -73,7 +74,10 @@ NMFX_TARGET_CLONES long long greedy_row(double* a, double* g, const double* P, c
 
 class Cd final : public nmfx::Solver {
  public:
-  explicit Cd(const nmfx::Params& p) : epsilon_(p.real("epsilon")), max_inner_(p.integer("max_inner")) {}
+  explicit Cd(const nmfx::Params& p)
+      : epsilon_(p.real("epsilon")),
+        max_inner_(p.integer("max_inner")),
+        diagonal_scaling_(p.boolean("diagonal_scaling")) {}
 
   void prepare(const nmfx::Problem& problem, Matrix& W, Matrix& H) override {
     const std::size_t M = problem.X.rows(), N = problem.X.cols(), L = problem.rank;
@@ -96,6 +100,7 @@ class Cd final : public nmfx::Solver {
     inverse_.assign(L, 0.0);
     scratch_ = Matrix::from_shape({static_cast<std::size_t>(threads_), L});
     updates_W_ = updates_H_ = 0;
+    scaling_.prepare(L, nullptr);
   }
 
   void step(Matrix& W, Matrix& H) override {
@@ -109,6 +114,7 @@ class Cd final : public nmfx::Solver {
     nmfx::gemm(W, Trans::no, HHt_, Trans::no, GW_, 1.0, -1.0);
     add_constant(GW_, penalty_.l1_W);
     updates_W_ = greedy_rows(W.data(), GW_.data(), HHt_.data(), M, L);
+    if (diagonal_scaling_) scaling_.normalize_W(W, H);
 
     // H on the transposed problem, so that the variables of one column of H are contiguous:
     // G^T = H^T (W^T W + l2 I) - (W^T X)^T + l1.
@@ -123,6 +129,7 @@ class Cd final : public nmfx::Solver {
     updates_H_ = greedy_rows(Ht_.data(), GHt_.data(), WtW_.data(), N, L);
     for (std::size_t r = 0; r < L; ++r)
       for (std::size_t j = 0; j < N; ++j) H(r, j) = Ht_(j, r);
+    if (diagonal_scaling_) scaling_.normalize_H(W, H);
   }
 
   nmfx::Values stats() const override {
@@ -218,6 +225,8 @@ class Cd final : public nmfx::Solver {
 
   double epsilon_;
   long long max_inner_;
+  bool diagonal_scaling_;
+  nmfx_common::DiagonalScaling scaling_;
   std::size_t cap_ = 0;
   int threads_ = 1;
   nmfx::Penalty penalty_;
@@ -236,6 +245,7 @@ nmfx::PluginDescriptor describe() {
       nmfx::param_real("epsilon", 1e-3, "inner tolerance: a row stops when its best decrease < epsilon * p_init", 0.0,
                        1.0),
       nmfx::param_int("max_inner", 0, "cap on greedy updates per row and factor; 0 means rank^2 (authors' code)", 0.0),
+      nmfx_common::diagonal_scaling_param(),
   };
   d.losses = {"frobenius"};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};

@@ -4,16 +4,19 @@
 // accel_hals.
 #include <nmfx/plugin.hpp>
 
+#include <nmfx_common/diagonal_scaling.hpp>
 #include <nmfx_common/hals_sweep.hpp>
 
 namespace {
 
 class Hals final : public nmfx::Solver {
  public:
-  explicit Hals(const nmfx::Params& p) : zero_floor_(p.real("zero_floor")) {}
+  explicit Hals(const nmfx::Params& p)
+      : zero_floor_(p.real("zero_floor")), diagonal_scaling_(p.boolean("diagonal_scaling")) {}
 
   void prepare(const nmfx::Problem& problem, nmfx::Matrix& W, nmfx::Matrix& H) override {
     core_.prepare(problem, W, H, zero_floor_, "hals");
+    scaling_.prepare(problem.rank, problem.distribution);
   }
 
   void step(nmfx::Matrix& W, nmfx::Matrix& H) override {
@@ -22,12 +25,16 @@ class Hals final : public nmfx::Solver {
       return 1;
     };
     core_.update_W(W, H, once);
+    if (diagonal_scaling_) scaling_.normalize_W(W, H);
     core_.update_H(W, H, once);
+    if (diagonal_scaling_) scaling_.normalize_H(W, H);
   }
 
  private:
   double zero_floor_;
+  bool diagonal_scaling_;
   nmfx_hals::Hals core_;
+  nmfx_common::DiagonalScaling scaling_;
 };
 
 nmfx::PluginDescriptor describe() {
@@ -36,6 +43,7 @@ nmfx::PluginDescriptor describe() {
   d.params = {
       nmfx::param_real("zero_floor", 1e-16,
                        "a component that becomes all zero is set to zero_floor * max of its factor", 0.0),
+      nmfx_common::diagonal_scaling_param(),
   };
   d.losses = {"frobenius"};
   d.data_kinds = {nmfx::DataKind::dense, nmfx::DataKind::sparse};
