@@ -84,8 +84,8 @@ __attribute__((always_inline)) inline void row_chunk(const std::size_t* indptr, 
 // out[i * rs + a * cs] (rs = L, cs = 1 for a row-major M x L result; rs = 1, cs = M for its
 // transpose, L x M).
 NMFX_TARGET_CLONES void csr_rows_times(const std::size_t* indptr, const std::uint32_t* indices, const double* values,
-                                       std::size_t i0, std::size_t i1, const double* b, std::size_t L,
-                                       std::size_t ld, double* out, std::size_t rs, std::size_t cs) {
+                                       std::size_t i0, std::size_t i1, const double* b, std::size_t L, std::size_t ld,
+                                       double* out, std::size_t rs, std::size_t cs) {
   for (std::size_t i = i0; i < i1; ++i) {
     double* o = out + i * rs;
     for (std::size_t a0 = 0; a0 < L; a0 += widest * lanes) {
