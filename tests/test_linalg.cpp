@@ -245,3 +245,36 @@ TEST_CASE("the HALS sweep of W in its own layout gives the bits of the sweep of 
     CHECK(differ == 0);
   }
 }
+
+TEST_CASE("gram_W and gram_H are W^T W and H H^T, exactly symmetric, through dgemm and through dsyrk") {
+  // Thin factors go through dgemm, wide ranks (L >= 40) and long ones (K >= 4096) through dsyrk
+  // and a mirrored triangle: every path must give the product to round-off and a symmetric G,
+  // which the HALS sweep relies on (it reads row j of G as column j).
+  for (const auto& [K, L] : std::vector<std::pair<std::size_t, std::size_t>>{{50, 7}, {300, 45}, {5000, 12}}) {
+    CAPTURE(K);
+    CAPTURE(L);
+    nmfx::Data X;
+    X.kind = nmfx::DataKind::dense;
+    X.dense = test::random_matrix(K, K % 97 + 3, 1);
+    nmfx::DataProducts products;
+    products.prepare(X, L);
+    const nmfx::Matrix W = test::random_matrix(K, L, 2), H = test::random_matrix(L, K, 3);
+    nmfx::Matrix GW = nmfx::Matrix::from_shape({L, L}), GH = nmfx::Matrix::from_shape({L, L});
+    products.gram_W(W, GW);
+    products.gram_H(H, GH);
+    double worst = 0;
+    std::size_t asymmetric = 0;
+    for (std::size_t a = 0; a < L; ++a)
+      for (std::size_t b = 0; b < L; ++b) {
+        double w = 0, h = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+          w += W(k, a) * W(k, b);
+          h += H(a, k) * H(b, k);
+        }
+        worst = std::max({worst, std::abs(GW(a, b) - w) / w, std::abs(GH(a, b) - h) / h});
+        asymmetric += (GW(a, b) != GW(b, a)) + (GH(a, b) != GH(b, a));
+      }
+    CHECK(worst <= 1e-13);
+    if (L >= 40 || K >= 4096) CHECK(asymmetric == 0);
+  }
+}
