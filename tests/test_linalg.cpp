@@ -248,8 +248,8 @@ TEST_CASE("the HALS sweep of W in its own layout gives the bits of the sweep of 
 
 TEST_CASE("gram_W and gram_H are W^T W and H H^T, exactly symmetric, through dgemm and through dsyrk") {
   // Thin factors go through dgemm, wide ranks (L >= 40) and long ones (K >= 4096) through dsyrk
-  // and a mirrored triangle: every path must give the product to round-off and a symmetric G,
-  // which the HALS sweep relies on (it reads row j of G as column j).
+  // (in chunks of 2048 from K > 2048) and a mirrored triangle: every path must give the product to round-off and a
+  // symmetric G, which the HALS sweep relies on (it reads row j of G as column j).
   for (const auto& [K, L] : std::vector<std::pair<std::size_t, std::size_t>>{{50, 7}, {300, 45}, {5000, 12}}) {
     CAPTURE(K);
     CAPTURE(L);
@@ -276,5 +276,17 @@ TEST_CASE("gram_W and gram_H are W^T W and H H^T, exactly symmetric, through dge
       }
     CHECK(worst <= 1e-13);
     if (L >= 40 || K >= 4096) CHECK(asymmetric == 0);
+    // K = 5000 is summed from partial Gram matrices over fixed chunks of 2048, spread over the
+    // threads: the same bits on 1 and 2 threads.
+    nmfx::set_threads(1);
+    nmfx::Matrix GW1 = nmfx::Matrix::from_shape({L, L}), GH1 = nmfx::Matrix::from_shape({L, L});
+    products.gram_W(W, GW1);
+    products.gram_H(H, GH1);
+    nmfx::set_threads(2);
+    nmfx::Matrix GW2 = nmfx::Matrix::from_shape({L, L}), GH2 = nmfx::Matrix::from_shape({L, L});
+    products.gram_W(W, GW2);
+    products.gram_H(H, GH2);
+    CHECK(GW1 == GW2);
+    CHECK(GH1 == GH2);
   }
 }

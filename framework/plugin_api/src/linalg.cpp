@@ -330,11 +330,18 @@ void DataProducts::WtX(const Matrix& W, Matrix& out) {
 }
 
 namespace {
+// Rows (of W) or columns (of H) per partial Gram matrix: a fixed size, so that the sum, and its
+// bits, do not depend on the number of threads.
+constexpr std::size_t gram_chunk = 2048;
+
 // G = A^T A (A is K x L, transposed = true) or A A^T (A is L x K). OpenBLAS 0.3.21's dsyrk computes
 // one triangle in fewer flops but, for a thin factor, more slowly than dgemm; measured on this
 // project's machine (1 and 2 threads), dsyrk won from L >= 40, or from K >= 4096 (at L = 20,
 // K = 20000: 0.43 against 0.56 ms on one core and 0.72 ms on two), and lost below (0.8x at
-// K = 1797, L = 20). The mirrored triangle makes G exactly symmetric, as the HALS sweep assumes.
+// K = 1797, L = 20). Neither ran faster on two threads than on one for a long thin factor, so
+// from K > gram_chunk the Gram is summed from partial ones over fixed chunks of K, one dsyrk
+// each, the chunks spread over the threads and added in order. The mirrored triangle makes G
+// exactly symmetric, as the HALS sweep assumes.
 void gram(const Matrix& A, bool transposed, Matrix& G) {
   const std::size_t L = transposed ? A.shape(1) : A.shape(0), K = transposed ? A.shape(0) : A.shape(1);
   if (L < 40 && K < 4096) {
@@ -347,8 +354,33 @@ void gram(const Matrix& A, bool transposed, Matrix& G) {
   if (G.shape(0) != L || G.shape(1) != L)
     throw Error("gram: G is " + std::to_string(G.shape(0)) + "x" + std::to_string(G.shape(1)) + ", expected " +
                 std::to_string(L) + "x" + std::to_string(L));
-  cblas_dsyrk(CblasRowMajor, CblasUpper, transposed ? CblasTrans : CblasNoTrans, static_cast<int>(L),
-              static_cast<int>(K), 1.0, A.data(), static_cast<int>(A.shape(1)), 0.0, G.data(), static_cast<int>(L));
+  const int lda = static_cast<int>(A.shape(1));
+  const CBLAS_TRANSPOSE trans = transposed ? CblasTrans : CblasNoTrans;
+  const std::size_t chunks = (K + gram_chunk - 1) / gram_chunk;
+  if (chunks <= 1) {
+    cblas_dsyrk(CblasRowMajor, CblasUpper, trans, static_cast<int>(L), static_cast<int>(K), 1.0, A.data(), lda, 0.0,
+                G.data(), static_cast<int>(L));
+  } else {
+    // Grows to the largest problem a thread has seen, then is reused: no allocation per step.
+    static thread_local std::vector<double> partial;
+    if (partial.size() < chunks * L * L) partial.resize(chunks * L * L);
+    double* P = partial.data();
+    const int parts = static_cast<int>(std::min<std::size_t>(chunks, static_cast<std::size_t>(omp_get_max_threads())));
+    // Inside a parallel region OpenBLAS (built on OpenMP) runs each call on its own thread.
+#pragma omp parallel for num_threads(parts) schedule(static) if (parts > 1)
+    for (std::ptrdiff_t c = 0; c < static_cast<std::ptrdiff_t>(chunks); ++c) {
+      const std::size_t k0 = static_cast<std::size_t>(c) * gram_chunk, kn = std::min(gram_chunk, K - k0);
+      const double* a = transposed ? A.data() + k0 * L : A.data() + k0;  // rows k0.. of W, columns k0.. of H
+      cblas_dsyrk(CblasRowMajor, CblasUpper, trans, static_cast<int>(L), static_cast<int>(kn), 1.0, a, lda, 0.0,
+                  P + static_cast<std::size_t>(c) * L * L, static_cast<int>(L));
+    }
+    for (std::size_t i = 0; i < L; ++i)
+      for (std::size_t j = i; j < L; ++j) {
+        double sum = 0;
+        for (std::size_t c = 0; c < chunks; ++c) sum += P[c * L * L + i * L + j];
+        G(i, j) = sum;
+      }
+  }
   for (std::size_t i = 1; i < L; ++i)
     for (std::size_t j = 0; j < i; ++j) G(i, j) = G(j, i);
 }

@@ -109,6 +109,42 @@ NMFX_TARGET_CLONES static double sweep_block_of(double* f, std::size_t ldf, cons
                           : sweep_block_body<0>(f, ldf, a, lda, b, L, n, nonzero);
 }
 
+typedef double sweep_v8 __attribute__((vector_size(64)));
+typedef double sweep_v8u __attribute__((vector_size(64), aligned(8), may_alias));
+
+// dst (cols x rows, rows ldd apart) <- the transpose of src (rows x cols, rows lds apart): 8 x 8
+// tiles through registers (three rounds of shuffles), the edges one entry at a time. Only moves
+// data, so every clone gives the same result. The two transposes of a sweep of W (20000 x 20)
+// took 0.35 ms with a plain double loop and 0.24 ms this way, against 0.81 ms for the sweep itself.
+NMFX_TARGET_CLONES static void transpose(const double* src, std::size_t lds, std::size_t rows, std::size_t cols,
+                                         double* dst, std::size_t ldd) {
+  const std::size_t R = rows / 8 * 8, Cc = cols / 8 * 8;
+  for (std::size_t r0 = 0; r0 < R; r0 += 8)
+    for (std::size_t c0 = 0; c0 < Cc; c0 += 8) {
+      sweep_v8 x[8];
+      for (std::size_t i = 0; i < 8; ++i) x[i] = *reinterpret_cast<const sweep_v8u*>(src + (r0 + i) * lds + c0);
+      typedef long long m8 __attribute__((vector_size(64)));
+      sweep_v8 t[8], u[8];
+      for (std::size_t i = 0; i < 8; i += 2) {  // (r_i[0], r_i+1[0], r_i[2], ...), and the odd columns
+        t[i] = __builtin_shuffle(x[i], x[i + 1], m8{0, 8, 2, 10, 4, 12, 6, 14});
+        t[i + 1] = __builtin_shuffle(x[i], x[i + 1], m8{1, 9, 3, 11, 5, 13, 7, 15});
+      }
+      for (std::size_t i = 0; i < 8; i += 4)  // four rows per column pair
+        for (std::size_t o = 0; o < 2; ++o) {
+          u[i + o] = __builtin_shuffle(t[i + o], t[i + o + 2], m8{0, 1, 8, 9, 4, 5, 12, 13});
+          u[i + o + 2] = __builtin_shuffle(t[i + o], t[i + o + 2], m8{2, 3, 10, 11, 6, 7, 14, 15});
+        }
+      for (std::size_t o = 0; o < 4; ++o) {  // u[o]: columns o and o + 4 of rows 0-3; u[o + 4] of rows 4-7
+        *reinterpret_cast<sweep_v8u*>(dst + (c0 + o) * ldd + r0) =
+            __builtin_shuffle(u[o], u[o + 4], m8{0, 1, 2, 3, 8, 9, 10, 11});
+        *reinterpret_cast<sweep_v8u*>(dst + (c0 + o + 4) * ldd + r0) =
+            __builtin_shuffle(u[o], u[o + 4], m8{4, 5, 6, 7, 12, 13, 14, 15});
+      }
+    }
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = r < R ? Cc : 0; c < cols; ++c) dst[c * ldd + r] = src[r * lds + c];
+}
+
 // One sweep over the L components of F, in place. F is L x K with one component per ROW (H
 // itself), or F = W^T for W (K x L) given as is; each of the K columns of F is an independent NNLS
 // problem min_{f >= 0} 1/2 f'Bf - a'f, and column k of A (L x K) is its a.
@@ -183,11 +219,9 @@ class Sweep {
           continue;
         }
         double* w = f + k0 * L;  // rows k0 .. k0 + n of W
-        for (std::size_t k = 0; k < n; ++k)
-          for (std::size_t j = 0; j < L; ++j) buf[j * ldb + k] = w[k * L + j];
+        transpose(w, L, n, L, buf, ldb);
         moved_[c] = sweep_block_of(buf, ldb, a + k0, K, b, L, n, nonzero);
-        for (std::size_t k = 0; k < n; ++k)
-          for (std::size_t j = 0; j < L; ++j) w[k * L + j] = buf[j * ldb + k];
+        transpose(buf, ldb, L, n, w, L);
       }
     };
     if (parts > 1) {
