@@ -108,16 +108,22 @@ for _ in $(seq 1 600); do first=$(rank_with_worker "$runner"); [ -n "$first" ] &
 [ -n "$first" ] || { echo "no rank with a running worker"; cat two.log; exit 1; }
 kill -9 "$first"
 wait_for_line two.log "goes to another rank"
+handed=$(grep -o "its cell [0-9a-f]* goes to another rank" two.log | head -n 1 | awk '{print $3}')
 second=""
 for r in 1 2; do p=$(rank_pid "$runner" $r); [ -n "$p" ] && [ "$p" != "$first" ] && second=$p; done
 [ -n "$second" ] || { echo "no second worker rank"; cat two.log; exit 1; }
-# The second rank's worker now, if any, runs another cell; the next one it starts runs the lost cell.
-busy=$(pgrep -P "$second" || true)
-for _ in $(seq 1 300); do
-  now=$(pgrep -P "$second" || true)
-  [ -n "$now" ] && [ "$now" != "$busy" ] && break
+# Killed while its worker runs the handed cell: a worker's process name is nmfx-<first 10 of its
+# cell id>. (Waiting for "the next worker" raced: rank 0 may hand the cell over before the log
+# line is read, and the next worker then runs another cell.)
+found=""
+for _ in $(seq 1 500); do
+  for c in $(pgrep -P "$second" || true); do
+    [ "$(cat "/proc/$c/comm" 2> /dev/null)" = "nmfx-${handed:0:10}" ] && found=$c
+  done
+  [ -n "$found" ] && break
   sleep 0.02
 done
+[ -n "$found" ] || { echo "the handed cell $handed was not seen running on the second rank"; cat two.log; exit 1; }
 kill -9 "$second"
 status=0
 wait_bounded "$runner" 40 || status=$?

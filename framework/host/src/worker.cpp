@@ -73,6 +73,8 @@ void worker_main(const Spec& spec, const Cell& cell, int threads, const Registry
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGPIPE, SIG_DFL);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // `ps` and `top` then show which cell each worker runs: nmfx-<the first 10 characters of its id>.
+  ::prctl(PR_SET_NAME, ("nmfx-" + cell.id.substr(0, 10)).c_str());
   // Under AddressSanitizer the shadow memory alone reserves terabytes of address space, so an
   // address-space limit would fail every allocation; the parent's watch of the resident set still
   // enforces limits.memory_gb there.
