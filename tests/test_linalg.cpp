@@ -5,6 +5,7 @@
 // (1..32 and beyond) and the rows of W read near the end of its buffer.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -288,5 +289,20 @@ TEST_CASE("gram_W and gram_H are W^T W and H H^T, exactly symmetric, through dge
     products.gram_H(H, GH2);
     CHECK(GW1 == GW2);
     CHECK(GH1 == GH2);
+  }
+  // A factor with no rows (W) or columns (H), as a process of a distributed cell may hold: G = 0.
+  for (const std::size_t L : {7, 45}) {
+    CAPTURE(L);
+    nmfx::Data X;
+    X.kind = nmfx::DataKind::dense;
+    X.dense = test::random_matrix(3, 4, 1);
+    nmfx::DataProducts products;
+    products.prepare(X, L);
+    const nmfx::Matrix W = nmfx::Matrix::from_shape({0, L}), H = nmfx::Matrix::from_shape({L, 0});
+    nmfx::Matrix GW = test::random_matrix(L, L, 4), GH = test::random_matrix(L, L, 5);
+    products.gram_W(W, GW);
+    products.gram_H(H, GH);
+    CHECK(std::all_of(GW.begin(), GW.end(), [](double v) { return v == 0; }));
+    CHECK(std::all_of(GH.begin(), GH.end(), [](double v) { return v == 0; }));
   }
 }

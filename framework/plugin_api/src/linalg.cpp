@@ -52,14 +52,13 @@ typedef double v8 __attribute__((vector_size(64)));
 typedef double v8u __attribute__((vector_size(64), aligned(8), may_alias));
 constexpr std::size_t lanes = 8, widest = 4;  // vectors per chunk: at most 32 entries
 
-// A row-major operand read a whole vector at a time.
+// A row-major operand (rows of L doubles) read a whole vector at a time.
 struct RowsOperand {
-  const double* b;     ///< B's rows, ld apart
-  std::size_t L;       ///< entries per row of B used (and of each output row)
-  std::size_t ld;      ///< distance between rows of B
+  const double* b;     ///< B's rows, L apart
+  std::size_t L;       ///< entries per row of B (and of each output row)
   std::size_t safe;    ///< rows below this are read in place
-  const double* tail;  ///< row `safe` onwards (ld apart), then Lr zeros
-  const double* row(std::size_t j) const { return j < safe ? b + j * ld : tail + (j - safe) * ld; }
+  const double* tail;  ///< row `safe` onwards, then Lr zeros
+  const double* row(std::size_t j) const { return j < safe ? b + j * L : tail + (j - safe) * L; }
 };
 
 template <std::size_t V>
@@ -172,7 +171,7 @@ RowsOperand operand(const double* b, std::size_t rows, std::size_t L, std::vecto
   const std::size_t safe = total >= Lr ? (total - Lr) / L + 1 : 0;
   tail.assign((rows - safe) * L + Lr, 0.0);
   std::copy(b + safe * L, b + total, tail.begin());
-  return {b, L, L, safe, tail.data()};
+  return {b, L, safe, tail.data()};
 }
 
 // The first 64-byte boundary in v (which has 8 doubles to spare for it).
@@ -344,6 +343,11 @@ constexpr std::size_t gram_chunk = 2048;
 // exactly symmetric, as the HALS sweep assumes.
 void gram(const Matrix& A, bool transposed, Matrix& G) {
   const std::size_t L = transposed ? A.shape(1) : A.shape(0), K = transposed ? A.shape(0) : A.shape(1);
+  if (K == 0) {  // a process holding no rows of W (columns of H): BLAS refuses a zero leading dimension
+    if (G.shape(0) != L || G.shape(1) != L) throw Error("gram: G does not match the rank");
+    std::fill(G.begin(), G.end(), 0.0);
+    return;
+  }
   if (L < 40 && K < 4096) {
     if (transposed)
       gemm(A, Trans::yes, A, Trans::no, G);
