@@ -207,6 +207,16 @@ TEST_CASE("images refuses corrupt - truncated and unsupported files with one lin
     }
   }
   REQUIRE(!first_table);
+  // Every DQT table renumbered to id 3, so the components' tables 0 and 1 are never defined: stb
+  // would dequantize with whatever its freshly allocated decoder held (found by fuzzing).
+  std::string no_quant = jpg;
+  for (std::size_t at = jpg.find("\xFF\xDB"); at != std::string::npos && at < jpg.find("\xFF\xDA");
+       at = jpg.find("\xFF\xDB", at + 2)) {
+    const std::size_t len = (static_cast<unsigned char>(jpg[at + 2]) << 8) | static_cast<unsigned char>(jpg[at + 3]);
+    for (std::size_t q = at + 4; q < at + 2 + len; q += 1 + 64 * (1 + (static_cast<unsigned char>(jpg[q]) >> 4)))
+      no_quant[q] = static_cast<char>((jpg[q] & 0xF0) | 3);
+  }
+  REQUIRE(no_quant != jpg);
   // A JPEG declaring 2000 x 2000 pixels in a few hundred bytes (at most 512 pixels per byte are
   // possible): stb would spend seconds producing an image of nothing.
   std::string huge = jpg;
@@ -219,6 +229,7 @@ TEST_CASE("images refuses corrupt - truncated and unsupported files with one lin
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"a scan uses a Huffman table that was never defined", undefined},
       {"Huffman table of 2040 codes (at most 256)", too_many},
+      {"a component uses a quantization table that was never defined", no_quant},
       {"corrupt JPEG file: it declares 2000x2000 (height x width) pixels, more than its", huge},
       {"truncated PNG", png.substr(0, png.size() / 2)},
       {"fails its CRC check", bad_crc},

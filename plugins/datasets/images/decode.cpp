@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <zlib.h>
 
@@ -213,15 +215,26 @@ void check_png(const unsigned char* p, std::size_t n, const std::string& name) {
 }
 
 // The marker structure of a JPEG up to its end-of-image marker (a truncated file has none), and
-// the Huffman tables: stb_image 2.27 overflows its tables on a DHT segment declaring more than 256
-// codes, and decodes with uninitialised tables when a scan uses one no DHT defined (both found by
-// fuzz/images_fuzz.cpp; out-of-bounds reads and writes), so both are refused here first.
+// its tables: stb_image 2.27 overflows its tables on a DHT segment declaring more than 256 codes,
+// and decodes with uninitialised tables when a scan uses a Huffman table no DHT defined, or a
+// component's quantization table no DQT defined (all found by fuzz/images_fuzz.cpp: out-of-bounds
+// reads and writes, and products of uninitialised numbers), so these are refused here first.
 void check_jpeg(const unsigned char* p, std::size_t n, const std::string& name) {
   const std::string truncated = "truncated JPEG file: no end-of-image marker";
   const auto corrupt = [&](const std::string& what, std::size_t at) {
     fail(name, "corrupt JPEG file: " + what + " at offset " + num(at));
   };
   bool defined[2][4] = {{false, false, false, false}, {false, false, false, false}};  // [DC, AC][table]
+  bool quant_defined[4] = {false, false, false, false};
+  std::vector<std::pair<unsigned, unsigned>> components;  // the frame's (component id, quantization table)
+  const auto check_quant = [&](unsigned id, std::size_t at) {
+    for (const auto& [c, tq] : components)
+      if (c == id) {
+        if (!quant_defined[tq]) corrupt("a component uses a quantization table that was never defined", at);
+        return;
+      }
+    corrupt("a scan names a component the frame header does not declare", at);
+  };
   bool progressive = false;
   std::size_t pos = 2;
   for (;;) {
@@ -230,7 +243,10 @@ void check_jpeg(const unsigned char* p, std::size_t n, const std::string& name) 
     while (pos < n && p[pos] == 0xFF) ++pos;  // fill bytes
     if (pos >= n) fail(name, truncated);
     const unsigned char m = p[pos++];
-    if (m == 0xD9) return;                                // EOI
+    if (m == 0xD9) {  // EOI; a progressive decoder dequantizes every component at the end
+      for (const auto& c : components) check_quant(c.first, pos - 2);
+      return;
+    }
     if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;  // TEM, RSTn: no length
     if (m == 0x00 || m == 0xD8) corrupt("unexpected marker", pos - 2);
     if (n - pos < 2) fail(name, truncated);
@@ -247,6 +263,25 @@ void check_jpeg(const unsigned char* p, std::size_t n, const std::string& name) 
                      "); only baseline and progressive Huffman-coded JPEGs are read");
     }
     if (m == 0xC2) progressive = true;
+    if (m >= 0xC0 && m <= 0xC2) {  // SOF: precision, height, width, then (id, sampling, table) per component
+      if (len < 8 || len != 8 + 3 * std::size_t(p[seg + 5])) corrupt("bad frame header length", seg);
+      components.clear();
+      for (std::size_t i = 0; i < p[seg + 5]; ++i) {
+        const unsigned tq = p[seg + 8 + 3 * i];
+        if (tq > 3) corrupt("bad quantization table id in the frame header", seg);
+        components.emplace_back(p[seg + 6 + 3 * i], tq);
+      }
+    }
+    if (m == 0xDB) {  // DQT: one or more tables of 64 entries, 8 or 16 bits each
+      for (std::size_t q = seg; q < end;) {
+        const unsigned pq = p[q] >> 4, tq = p[q] & 15;
+        if (pq > 1 || tq > 3) corrupt("bad quantization table precision or id", q);
+        const std::size_t size = 1 + 64 * (pq + 1);
+        if (end - q < size) corrupt("short quantization table", q);
+        quant_defined[tq] = true;
+        q += size;
+      }
+    }
     if (m == 0xC4) {  // DHT: one or more tables
       std::size_t q = seg;
       while (q < end) {
@@ -273,6 +308,7 @@ void check_jpeg(const unsigned char* p, std::size_t n, const std::string& name) 
       if (len != 6 + 2 * ns) corrupt("bad scan header length", seg);
       const unsigned ss = p[seg + 1 + 2 * ns], ah = p[seg + 3 + 2 * ns] >> 4;
       for (std::size_t i = 0; i < ns; ++i) {
+        check_quant(p[seg + 1 + 2 * i], seg);
         const unsigned td = p[seg + 2 + 2 * i] >> 4, ta = p[seg + 2 + 2 * i] & 15;
         if (td > 3 || ta > 3) corrupt("bad Huffman table id in the scan header", seg);
         const bool uses_dc = progressive ? (ss == 0 && ah == 0) : true;
