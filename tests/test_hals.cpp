@@ -335,8 +335,9 @@ TEST_CASE("a HALS sweep split over threads gives the bits of the serial sweep") 
 
 TEST_CASE("a HALS sweep gives each column the bits of that column swept alone") {
   // The columns of F are independent NNLS problems. Full blocks of 64 columns run a body compiled
-  // for exactly 64 (the numerator in registers), a lone column the general one: the same bits.
-  const std::size_t L = 13, K = 64 + 9;
+  // for exactly 64 (8-wide vectors, the numerator in registers), a lone column the general one:
+  // the same bits, in the factor and in the change the sweep returns.
+  const std::size_t L = 13, K = 64 + 9, dead = 5;
   const nmfx::Matrix G = test::random_matrix(L, 2 * L, 8);
   nmfx::Matrix B = nmfx::Matrix::from_shape({L, L});
   nmfx::gemm(G, nmfx::Trans::no, G, nmfx::Trans::yes, B);
@@ -346,21 +347,26 @@ TEST_CASE("a HALS sweep gives each column the bits of that column swept alone") 
   nmfx::gemm(B, nmfx::Trans::no, P, nmfx::Trans::no, A);
   const nmfx::Matrix noise = test::random_matrix(L, K, 11, -2.0, 0.0);
   for (std::size_t k = 0; k < A.size(); ++k) A.data()[k] += noise.data()[k];
+  // Component `dead` of the other factor is zero (B's row and column 0): its entries are set to 0
+  // where A < 0 and kept where A = 0.
+  for (std::size_t l = 0; l < L; ++l) B(dead, l) = B(l, dead) = 0;
+  for (std::size_t k = 0; k < K; ++k) A(dead, k) = k % 3 ? -1.0 : 0.0;
   nmfx::Matrix F = F0;
   nmfx::set_threads(1);
   nmfx_hals::Sweep all;
   all.prepare(L, K);
-  all.run(F, A, B, 1e-16);
+  const double moved = all.run(F, A, B, 1e-16);
   nmfx_hals::Sweep one;
   one.prepare(L, 1);
   std::size_t differ = 0, zeros = 0;
+  double moved_full_block = 0, moved_rest = 0;  // summed as the sweep sums: per block, blocks in order
   for (std::size_t k = 0; k < K; ++k) {
     nmfx::Matrix f = nmfx::Matrix::from_shape({L, 1}), a = nmfx::Matrix::from_shape({L, 1});
     for (std::size_t l = 0; l < L; ++l) {
       f(l, 0) = F0(l, k);
       a(l, 0) = A(l, k);
     }
-    one.run(f, a, B, 1e-16);
+    (k < 64 ? moved_full_block : moved_rest) += one.run(f, a, B, 1e-16);
     for (std::size_t l = 0; l < L; ++l) {
       // a component zero in this column alone is floored by the lone sweep: compare only the rest
       if (f(l, 0) <= 1e-15) {
@@ -372,6 +378,8 @@ TEST_CASE("a HALS sweep gives each column the bits of that column swept alone") 
   }
   CHECK(differ == 0);
   CHECK(zeros < L * K / 2);  // most entries were compared
+  CHECK(moved == (0.0 + moved_full_block) + moved_rest);
+  for (std::size_t k = 0; k < K; ++k) CHECK(F(dead, k) == (k % 3 ? 0.0 : F0(dead, k)));
 }
 
 TEST_CASE("hals with zero_floor 0 reaches stationarity when an L1 penalty kills components") {
