@@ -1,10 +1,11 @@
 // Generalized Kullback-Leibler divergence D(X || WH) = sum X log(X / WH) - X + WH
 // (Lee & Seung 2001, eq. 3), with the gradient split of section 5 (eqs 8-9).
-// Dense X: W·H is formed block by block (rows of W for R H^T, columns of H for W^T R), each block
-// by one small GEMM into a cache-sized workspace, turned into the ratio X / WH in place and
-// multiplied at once, so the ratio never goes to memory and no M x N buffer exists. Blocks are
-// fixed by the shape, not by the thread count, and each is computed by one thread (the BLAS runs
-// single-threaded inside the parallel region), so results do not depend on the threads.
+// Dense X: W·H is formed block by block (rows of W for R H^T; tiles of about 512 rows by 256
+// columns for W^T R), each block by one small GEMM into a cache-sized workspace, turned into the
+// ratio X / WH in place and multiplied at once, so the ratio never goes to memory and no M x N
+// buffer exists. Blocks are fixed by the shape, not by the thread count, and each column of tiles
+// is computed by one thread, its tiles added in order (the BLAS runs single-threaded inside the
+// parallel region), so results do not depend on the threads.
 // Sparse X: WH is needed only where X is nonzero (X log(X / WH) - X vanishes elsewhere, and the
 // sum of all of WH is sum_a (sum_i W_ia)(sum_j H_aj)), so a value or a gradient costs
 // O(nnz L + (M + N) L) time and O(nnz + (M + N) L) memory, never M x N. The nonzero loops run on
@@ -49,10 +50,17 @@ NMFX_TARGET_CLONES void ratio_block(const double* x, std::size_t ldx, double* r,
   }
 }
 
-// One thread's workspaces for one block shape: F the factor's block (rows of W, or columns of H),
-// R the block of WH (then of X / WH), P the block of the product R H^T or W^T R.
+// One thread's workspaces for a block of rows: F the rows of W, R the block of WH (then of X / WH),
+// P the block of R H^T.
 struct Block {
   nmfx::Matrix F, R, P;
+};
+
+// One thread's workspaces for the tiles of W^T R, index 0 for the full size and 1 for the last,
+// shorter row or narrower column of tiles: Wr a tile's rows of W, Hc its columns of H, R the tile
+// of WH (then of X / WH), Pc a column of tiles' part of W^T R.
+struct Tiles {
+  nmfx::Matrix Wr[2], Hc[2], R[2][2], Pc[2];
 };
 
 class Kl final : public nmfx::Loss {
@@ -75,7 +83,7 @@ class Kl final : public nmfx::Loss {
     // Sparse: H^T (N x L), so that (WH)_ij = W_i: . (H^T)_j: reads two contiguous rows; and X^T's
     // CSR, so that W^T R runs over the columns of X with each (WH)_ij computed where it is used.
     row_blocks_.clear();
-    col_blocks_.clear();
+    tiles_.clear();
     const nmfx::SparseMatrix& S = X.sparse;
     const nmfx::SparseMatrix& T = X.sparse_t;
     if (T.rows != N_ || T.cols != M_ || T.nnz() != S.nnz())
@@ -202,7 +210,9 @@ class Kl final : public nmfx::Loss {
     if (sparse_) {
       sparse_ratio_times_Ht(X, W, H, neg);
     } else {
-      // Row block of R H^T: R_b = X_b / (W_b H), then R_b H^T, while R_b is in cache.
+      // Row block of R H^T: R_b = X_b / (W_b H), then R_b H^T, while R_b is in cache. (Rows of
+      // tiles, as for W^T R, measured no faster at 2000 x 1500 and slower at 12544 x 2000: H is
+      // packed twice per block of kBlockDoubles / N rows, 64 at N = 2000, which costs little.)
       const double* x = X.dense.data();
       double* out = neg.data();
       for_row_blocks(W, H, [&](Block& b, std::size_t i0, std::size_t rows) {
@@ -230,16 +240,37 @@ class Kl final : public nmfx::Loss {
     if (sparse_) {
       sparse_Wt_ratio(X, W, H, neg);  // from the current W: MU has just updated it
     } else {
-      // Column block of W^T R: R_c = X_c / (W H_c), then W^T R_c (from the current W: MU has just
-      // updated it).
+      // Columns c of W^T R (from the current W: MU has just updated it) as sums over tiles of
+      // rows r: R_rc = X_rc / (W_r H_c), then W_r^T R_rc, added in row order. Tiles rather than
+      // whole columns of blocks: each GEMM packs its small operand anew, and with column blocks
+      // of kBlockDoubles / M columns (16 at M = 12544) W was packed twice per 16 columns (see
+      // the README for the measurements).
       const double* x = X.dense.data();
+      const double* w = W.data();
+      const double* h = H.data();
       double* out = neg.data();
-      for_col_blocks(W, H, [&](Block& b, std::size_t j0, std::size_t cols) {
-        ratio_block(x + j0, N_, b.R.data(), M_, cols);
-        nmfx::gemm(W, Trans::yes, b.R, Trans::no, b.P);
+      const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((N_ + tile_cols_ - 1) / tile_cols_);
+#pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1 && blocks > 1)
+      for (std::ptrdiff_t k = 0; k < blocks; ++k) {
+        const std::size_t j0 = static_cast<std::size_t>(k) * tile_cols_, cols = std::min(tile_cols_, N_ - j0);
+        const int last_col = cols == tile_cols_ ? 0 : 1;
+        Tiles& t = tiles_[static_cast<std::size_t>(omp_get_thread_num())];
+        nmfx::Matrix& Hc = t.Hc[last_col];
+        nmfx::Matrix& P = t.Pc[last_col];
+        for (std::size_t a = 0; a < L_; ++a) std::copy(h + a * N_ + j0, h + a * N_ + j0 + cols, Hc.data() + a * cols);
+        if (M_ == 0) std::fill(P.begin(), P.end(), 0.0);
+        for (std::size_t i0 = 0; i0 < M_; i0 += tile_rows_) {
+          const std::size_t rows = std::min(tile_rows_, M_ - i0);
+          const int last_row = rows == tile_rows_ ? 0 : 1;
+          nmfx::Matrix& R = t.R[last_row][last_col];
+          std::copy(w + i0 * L_, w + (i0 + rows) * L_, t.Wr[last_row].data());
+          nmfx::gemm(t.Wr[last_row], Trans::no, Hc, Trans::no, R);
+          ratio_block(x + i0 * N_ + j0, N_, R.data(), rows, cols);
+          nmfx::gemm(t.Wr[last_row], Trans::yes, R, Trans::no, P, 1.0, i0 == 0 ? 0.0 : 1.0);
+        }
         for (std::size_t a = 0; a < L_; ++a)
-          std::copy(b.P.data() + a * cols, b.P.data() + (a + 1) * cols, out + a * N_ + j0);
-      });
+          std::copy(P.data() + a * cols, P.data() + (a + 1) * cols, out + a * N_ + j0);
+      }
     }
     const double* w = W.data();
     std::fill(sums_.begin(), sums_.end(), 0.0);
@@ -359,21 +390,33 @@ class Kl final : public nmfx::Loss {
   void prepare_dense() {
     threads_ = std::max(1, omp_get_max_threads());
     block_rows_ = std::min(M_, std::max<std::size_t>(16, kBlockDoubles / std::max<std::size_t>(N_, 1) / 16 * 16));
-    block_cols_ = std::min(N_, std::max<std::size_t>(16, kBlockDoubles / std::max<std::size_t>(M_, 1) / 16 * 16));
-    auto make = [&](std::size_t rows, std::size_t cols, bool by_rows) {
-      return by_rows ? Block{nmfx::Matrix::from_shape({rows, L_}), nmfx::Matrix::from_shape({rows, N_}),
-                             nmfx::Matrix::from_shape({rows, L_})}
-                     : Block{nmfx::Matrix::from_shape({L_, cols}), nmfx::Matrix::from_shape({M_, cols}),
-                             nmfx::Matrix::from_shape({L_, cols})};
+    // Tiles of W^T R: columns of about 256 (wider tiles measured faster, 250 against 188 and 64
+    // at 2000 x 1500), at least 4 columns of tiles where N allows 64 each (so that they spread
+    // over threads), and as many rows as fill kBlockDoubles.
+    const std::size_t column_count =
+        std::max<std::size_t>({1, (N_ + 255) / 256, std::min<std::size_t>(4, (N_ + 63) / 64)});
+    tile_cols_ = std::max<std::size_t>(1, (N_ + column_count - 1) / column_count);
+    tile_rows_ =
+        std::max<std::size_t>(1, std::min(M_, std::max<std::size_t>(16, kBlockDoubles / tile_cols_ / 16 * 16)));
+    auto make = [&](std::size_t rows) {
+      return Block{nmfx::Matrix::from_shape({rows, L_}), nmfx::Matrix::from_shape({rows, N_}),
+                   nmfx::Matrix::from_shape({rows, L_})};
     };
+    const std::size_t rows[2] = {tile_rows_, M_ % tile_rows_ ? M_ % tile_rows_ : tile_rows_};
+    const std::size_t cols[2] = {tile_cols_, N_ % tile_cols_ ? N_ % tile_cols_ : tile_cols_};
     row_blocks_.clear();
-    col_blocks_.clear();
-    for (int t = 0; t < threads_; ++t) {
-      row_blocks_.push_back(make(block_rows_, 0, true));
-      col_blocks_.push_back(make(0, block_cols_, false));
+    tiles_.assign(static_cast<std::size_t>(threads_), Tiles{});
+    for (int k = 0; k < threads_; ++k) {
+      row_blocks_.push_back(make(block_rows_));
+      Tiles& t = tiles_[static_cast<std::size_t>(k)];
+      for (int a = 0; a < 2; ++a) {
+        t.Wr[a] = nmfx::Matrix::from_shape({rows[a], L_});
+        t.Hc[a] = nmfx::Matrix::from_shape({L_, cols[a]});
+        t.Pc[a] = nmfx::Matrix::from_shape({L_, cols[a]});
+        for (int b = 0; b < 2; ++b) t.R[a][b] = nmfx::Matrix::from_shape({rows[a], cols[b]});
+      }
     }
-    row_tail_ = make(M_ % block_rows_ ? M_ % block_rows_ : block_rows_, 0, true);
-    col_tail_ = make(0, N_ % block_cols_ ? N_ % block_cols_ : block_cols_, false);
+    row_tail_ = make(M_ % block_rows_ ? M_ % block_rows_ : block_rows_);
     row_sums_.assign(row_block_count(), 0.0);
   }
 
@@ -394,21 +437,6 @@ class Kl final : public nmfx::Loss {
     }
   }
 
-  // For each block of columns of H: b.R <- W H_c, then f(b, first column, columns).
-  template <class F>
-  void for_col_blocks(const nmfx::Matrix& W, const nmfx::Matrix& H, F&& f) {
-    const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>((N_ + block_cols_ - 1) / block_cols_);
-    const double* h = H.data();
-#pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1 && blocks > 1)
-    for (std::ptrdiff_t k = 0; k < blocks; ++k) {
-      const std::size_t j0 = static_cast<std::size_t>(k) * block_cols_, cols = std::min(block_cols_, N_ - j0);
-      Block& b = cols == block_cols_ ? col_blocks_[static_cast<std::size_t>(omp_get_thread_num())] : col_tail_;
-      for (std::size_t a = 0; a < L_; ++a) std::copy(h + a * N_ + j0, h + a * N_ + j0 + cols, b.F.data() + a * cols);
-      nmfx::gemm(W, Trans::no, b.F, Trans::no, b.R);
-      f(b, j0, cols);
-    }
-  }
-
   void check(const nmfx::Data& X, const nmfx::Matrix& W, const nmfx::Matrix& H, const char* where) const {
     if (X.rows() != M_ || X.cols() != N_ || W.shape(0) != M_ || W.shape(1) != L_ || H.shape(0) != L_ ||
         H.shape(1) != N_)
@@ -425,10 +453,11 @@ class Kl final : public nmfx::Loss {
   bool sparse_ = false;
   // Dense X only.
   int threads_ = 1;
-  std::size_t block_rows_ = 1, block_cols_ = 1;
-  std::vector<Block> row_blocks_, col_blocks_;  // per thread
-  Block row_tail_, col_tail_;                   // the last, shorter block
-  std::vector<double> sums_;                    // row sums of H or column sums of W
+  std::size_t block_rows_ = 1, tile_rows_ = 1, tile_cols_ = 1;
+  std::vector<Block> row_blocks_;  // per thread
+  Block row_tail_;                 // the last, shorter block
+  std::vector<Tiles> tiles_;       // per thread
+  std::vector<double> sums_;       // row sums of H or column sums of W
   // Sparse X only.
   nmfx::Matrix Ht_, XtW_;         // H^T (N x L); R^T W (N x L)
   std::vector<double> row_sums_;  // per-row (sparse) or per-block (dense) parts of the value
