@@ -392,12 +392,17 @@ class Kl final : public nmfx::Loss {
     block_rows_ = std::min(M_, std::max<std::size_t>(16, kBlockDoubles / std::max<std::size_t>(N_, 1) / 16 * 16));
     // Tiles of W^T R: columns of about 256 (wider tiles measured faster, 250 against 188 and 64
     // at 2000 x 1500), at least 4 columns of tiles where N allows 64 each (so that they spread
-    // over threads), and as many rows as fill kBlockDoubles.
+    // over threads), and as many rows as fill kBlockDoubles. An X that fits in kBlockDoubles is
+    // one tile, on one thread: measured on 2 threads, a parallel loop over the tiles of 400 x 300
+    // at L = 10 made a step take 1-4 ms instead of 0.5-1 (waking threads for tiny GEMMs).
     const std::size_t column_count =
-        std::max<std::size_t>({1, (N_ + 255) / 256, std::min<std::size_t>(4, (N_ + 63) / 64)});
+        M_ * N_ <= kBlockDoubles
+            ? 1
+            : std::max<std::size_t>({1, (N_ + 255) / 256, std::min<std::size_t>(4, (N_ + 63) / 64)});
     tile_cols_ = std::max<std::size_t>(1, (N_ + column_count - 1) / column_count);
-    tile_rows_ =
-        std::max<std::size_t>(1, std::min(M_, std::max<std::size_t>(16, kBlockDoubles / tile_cols_ / 16 * 16)));
+    tile_rows_ = std::max<std::size_t>(
+        1,
+        M_ * N_ <= kBlockDoubles ? M_ : std::min(M_, std::max<std::size_t>(16, kBlockDoubles / tile_cols_ / 16 * 16)));
     auto make = [&](std::size_t rows) {
       return Block{nmfx::Matrix::from_shape({rows, L_}), nmfx::Matrix::from_shape({rows, N_}),
                    nmfx::Matrix::from_shape({rows, L_})};
