@@ -7,7 +7,7 @@
 TEST_CASE("nmfx bench times every solver on dense and sparse X against the products of the same run") {
   const auto dir = test::temp_dir("bench");
   const auto r = test::nmfx_command(
-      "bench --no-compare --repeat 1 --size 60x40:4 --solver mu --solver hals --solver anls_bpp "
+      "bench --no-compare --repeat 1 --size 60x40:4 --solver mu --solver hals --solver anls_bpp --solver mu/kl "
       "--sparse 300x200:5:0.05 --sparse-run mu/frobenius --sparse-run mu/kl --sparse-run hals --sparse-run nosuch/kl "
       "--json figures.json",
       dir);
@@ -22,6 +22,12 @@ TEST_CASE("nmfx bench times every solver on dense and sparse X against the produ
     REQUIRE(dense["solvers"].contains(s));
     CHECK(dense["solvers"][s]["ratio_to_two_gemms"].get<double>() > 0);
   }
+  // Dense KL: against the four GEMMs, and against them plus the two passes of divisions X / WH.
+  REQUIRE(dense["loss_runs"].size() == 1);
+  const auto& kl = dense["loss_runs"][0];
+  CHECK(dense["two_division_passes_seconds"].get<double>() > 0);
+  CHECK(kl["ratio_to_baseline_and_divisions"].get<double>() > 0);
+  CHECK(kl["ratio_to_baseline_and_divisions"].get<double>() < kl["ratio_to_baseline"].get<double>());
   const auto& sparse = selected["sparse_problems"].at(0);
   // 5% of 300 x 200 positions: about 3000 entries.
   CHECK(sparse["nnz"].get<double>() > 2500);
