@@ -343,8 +343,10 @@ constexpr std::size_t gram_chunk = 2048;
 // exactly symmetric, as the HALS sweep assumes.
 void gram(const Matrix& A, bool transposed, Matrix& G) {
   const std::size_t L = transposed ? A.shape(1) : A.shape(0), K = transposed ? A.shape(0) : A.shape(1);
+  if (G.shape(0) != L || G.shape(1) != L)
+    throw Error("gram: G is " + std::to_string(G.shape(0)) + "x" + std::to_string(G.shape(1)) + ", expected " +
+                std::to_string(L) + "x" + std::to_string(L));
   if (K == 0) {  // a process holding no rows of W (columns of H): BLAS refuses a zero leading dimension
-    if (G.shape(0) != L || G.shape(1) != L) throw Error("gram: G does not match the rank");
     std::fill(G.begin(), G.end(), 0.0);
     return;
   }
@@ -355,9 +357,6 @@ void gram(const Matrix& A, bool transposed, Matrix& G) {
       gemm(A, Trans::no, A, Trans::yes, G);
     return;
   }
-  if (G.shape(0) != L || G.shape(1) != L)
-    throw Error("gram: G is " + std::to_string(G.shape(0)) + "x" + std::to_string(G.shape(1)) + ", expected " +
-                std::to_string(L) + "x" + std::to_string(L));
   const int lda = static_cast<int>(A.shape(1));
   const CBLAS_TRANSPOSE trans = transposed ? CblasTrans : CblasNoTrans;
   const std::size_t chunks = (K + gram_chunk - 1) / gram_chunk;
