@@ -111,32 +111,37 @@ TEST_CASE("kl on sparse X gives the same bits on 1 and 2 threads") {
 TEST_CASE("kl on dense X over several tiles: both gradients equal the formulas, the same bits on 1 and 2 threads") {
   // 1100 x 610 makes W^T R four columns of tiles (153, 153, 153, 151 wide) of two rows (848 and
   // 252 high), and R H^T several row blocks with a shorter last one: every edge of the blocking.
-  const std::size_t M = 1100, N = 610, L = 3;
-  Matrix Xm = test::random_matrix(M, N, 21, 0.0, 2.0);
-  for (std::size_t k = 0; k < Xm.size(); k += 7) Xm.data()[k] = 0.0;  // zeros of X add nothing
-  const nmfx::Data X = test::make_data(Xm);
-  const Matrix W = test::random_matrix(M, L, 22, 0.1, 1.0), H = test::random_matrix(L, N, 23, 0.1, 1.0);
-  // neg_W = (X / WH) H^T and neg_H = W^T (X / WH), summed here entry by entry.
-  const Matrix WH = test::naive_product(W, H);
-  Matrix neg_W = Matrix::from_shape({M, L}), neg_H = Matrix::from_shape({L, N});
-  neg_W.fill(0.0);
-  neg_H.fill(0.0);
-  for (std::size_t i = 0; i < M; ++i)
-    for (std::size_t j = 0; j < N; ++j) {
-      const double r = Xm(i, j) / WH(i, j);
-      for (std::size_t a = 0; a < L; ++a) {
-        neg_W(i, a) += r * H(a, j);
-        neg_H(a, j) += W(i, a) * r;
+  // 400 x 340 at rank 340 = min(M, N): four columns of tiles (85 wide) of one row.
+  const std::size_t shapes[2][3] = {{1100, 610, 3}, {400, 340, 340}};
+  for (const auto& shape : shapes) {
+    const std::size_t M = shape[0], N = shape[1], L = shape[2];
+    CAPTURE(L);
+    Matrix Xm = test::random_matrix(M, N, 21, 0.0, 2.0);
+    for (std::size_t k = 0; k < Xm.size(); k += 7) Xm.data()[k] = 0.0;  // zeros of X add nothing
+    const nmfx::Data X = test::make_data(Xm);
+    const Matrix W = test::random_matrix(M, L, 22, 0.1, 1.0), H = test::random_matrix(L, N, 23, 0.1, 1.0);
+    // neg_W = (X / WH) H^T and neg_H = W^T (X / WH), summed here entry by entry.
+    const Matrix WH = test::naive_product(W, H);
+    Matrix neg_W = Matrix::from_shape({M, L}), neg_H = Matrix::from_shape({L, N});
+    neg_W.fill(0.0);
+    neg_H.fill(0.0);
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t j = 0; j < N; ++j) {
+        const double r = Xm(i, j) / WH(i, j);
+        for (std::size_t a = 0; a < L; ++a) {
+          neg_W(i, a) += r * H(a, j);
+          neg_H(a, j) += W(i, a) * r;
+        }
       }
-    }
-  nmfx::set_threads(1);
-  const Gradients one = kl_at(X, W, H);
-  nmfx::set_threads(2);
-  const Gradients two = kl_at(X, W, H);
-  CHECK(test::max_rel_diff(one.neg_W, neg_W) <= 1e-12);
-  CHECK(test::max_rel_diff(one.neg_H, neg_H) <= 1e-12);
-  CHECK(one.value == doctest::Approx(naive_kl(Xm, W, H)).epsilon(1e-12));
-  CHECK(one.value == two.value);
-  CHECK(one.neg_W == two.neg_W);
-  CHECK(one.neg_H == two.neg_H);
+    nmfx::set_threads(1);
+    const Gradients one = kl_at(X, W, H);
+    nmfx::set_threads(2);
+    const Gradients two = kl_at(X, W, H);
+    CHECK(test::max_rel_diff(one.neg_W, neg_W) <= 1e-12);
+    CHECK(test::max_rel_diff(one.neg_H, neg_H) <= 1e-12);
+    CHECK(one.value == doctest::Approx(naive_kl(Xm, W, H)).epsilon(1e-12));
+    CHECK(one.value == two.value);
+    CHECK(one.neg_W == two.neg_W);
+    CHECK(one.neg_H == two.neg_H);
+  }
 }
