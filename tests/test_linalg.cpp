@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -245,6 +246,78 @@ TEST_CASE("the HALS sweep of W in its own layout gives the bits of the sweep of 
       for (std::size_t j = 0; j < L; ++j) differ += W(k, j) != Wt(j, k);
     CHECK(differ == 0);
   }
+}
+
+TEST_CASE("HXt_blocks visits every block of H X^T once with HXt's bits, fused on sparse X, on 1 and 2 threads") {
+  // 1000 x 800 at 2% (about 14000 nonzeros, every seventh row empty): parallel at L = 20; the last
+  // block of 64 (or 50) rows is short.
+  const nmfx::Data X = random_sparse(1000, 800, 0.02, 31);
+  const nmfx::Data D = densified(X);
+  for (const nmfx::Data* data : {&X, &D})
+    for (const std::size_t L : {3, 20})
+      for (const std::size_t block_rows : {64, 50})
+        for (const int threads : {1, 2}) {
+          CAPTURE(data == &X);
+          CAPTURE(L);
+          CAPTURE(block_rows);
+          CAPTURE(threads);
+          nmfx::set_threads(threads);
+          const nmfx::Matrix H = test::random_matrix(L, 800, 32);
+          nmfx::DataProducts p;
+          p.prepare(*data, L);
+          nmfx::Matrix whole = nmfx::Matrix::from_shape({L, 1000}), workspace = whole;
+          nmfx::Matrix seen = nmfx::Matrix::from_shape({L, 1000});
+          seen.fill(-1.0);
+          std::vector<int> visits(1000, 0);
+          std::atomic<bool> bad_block{false};  // a block not starting on a multiple of block_rows, or a bad thread
+          p.HXt(H, whole);
+          auto visit = [&](const nmfx::DataProducts::HXtBlock& b) {
+            for (std::size_t r = 0; r < b.rows; ++r) {
+              visits[b.first_row + r] += 1;  // distinct rows per block: no two threads touch one entry
+              for (std::size_t a = 0; a < L; ++a) seen(a, b.first_row + r) = b.a[a * b.lda + r];
+            }
+            // No doctest assertion here: visits run on several threads at once.
+            if (b.first_row % block_rows != 0 || b.thread < 0 || b.thread >= threads) bad_block = true;
+          };
+          p.HXt_blocks(H, workspace, block_rows, false, visit);
+          CHECK(std::count(visits.begin(), visits.end(), 1) == 1000);
+          CHECK_FALSE(bad_block.load());
+          CHECK(same_bits(seen, whole));
+        }
+  nmfx::set_threads(1);
+}
+
+TEST_CASE("the HALS update of W fused with H X^T gives the bits of the product, penalty and sweep in turn") {
+  // Sparse 1000 x 800 with empty rows; a dead component (row 2 of H all zero, so B[2,2] = 0 and
+  // A[2,:] = -l1: W's column 2 goes to zero, then to the floor); with and without penalties.
+  const nmfx::Data X = random_sparse(1000, 800, 0.02, 41);
+  for (const std::size_t L : {7, 20})
+    for (const double l1 : {0.0, 0.3})
+      for (const int threads : {1, 2}) {
+        CAPTURE(L);
+        CAPTURE(l1);
+        CAPTURE(threads);
+        nmfx::set_threads(threads);
+        nmfx::Matrix H = test::random_matrix(L, 800, 42);
+        for (std::size_t j = 0; j < 800; ++j) H(2, j) = 0;
+        const nmfx::Matrix W0 = test::random_matrix(1000, L, 43);
+        nmfx::DataProducts p;
+        p.prepare(X, L);
+        nmfx::Matrix B = nmfx::Matrix::from_shape({L, L}), A = nmfx::Matrix::from_shape({L, 1000});
+        p.gram_H(H, B);
+        p.HXt(H, A);
+        nmfx_hals::penalize(A, B, l1, 0.1);
+        nmfx::Matrix W_ref = W0, W_fused = W0, workspace = nmfx::Matrix::from_shape({L, 1000});
+        nmfx_hals::Sweep ref, fused;
+        ref.prepare(L, 1000);
+        fused.prepare(L, 1000);
+        const double moved_ref = ref.run_transposed(W_ref, A, B, 1e-16);
+        const double moved_fused = fused.run_transposed_fused(W_fused, p, H, workspace, B, l1, 1e-16);
+        CHECK(moved_fused == moved_ref);
+        CHECK(same_bits(W_fused, W_ref));
+        if (l1 > 0) CHECK(W_fused(5, 2) == 1e-16 * *std::max_element(W_fused.begin(), W_fused.end()));
+      }
+  nmfx::set_threads(1);
 }
 
 TEST_CASE("gram_W and gram_H are W^T W and H H^T, exactly symmetric, through dgemm and through dsyrk") {

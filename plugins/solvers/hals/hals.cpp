@@ -24,7 +24,7 @@ class Hals final : public nmfx::Solver {
       sweep();
       return 1;
     };
-    core_.update_W(W, H, once);
+    core_.update_W_once(W, H);
     if (diagonal_scaling_) scaling_.normalize_W(W, H);
     core_.update_H(W, H, once);
     if (diagonal_scaling_) scaling_.normalize_H(W, H);

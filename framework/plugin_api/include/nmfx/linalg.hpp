@@ -38,6 +38,32 @@ class DataProducts {
   /// out (L x rows of W) <- H X^T = (X H^T)^T: the same numbers as XHt, transposed, for
   /// solvers that keep W as W^T (no M x L transpose afterwards).
   void HXt(const Matrix& H, Matrix& out);
+  /// A block of H X^T's columns (rows of X) handed to HXt_blocks' visitor: a (L x rows, rows of
+  /// it lda apart) holds columns first_row .. first_row + rows of H X^T; thread is the OpenMP
+  /// thread running the visit (0 .. omp_get_max_threads() - 1), for per-thread workspaces.
+  struct HXtBlock {
+    std::size_t first_row, rows;
+    double* a;
+    std::size_t lda;
+    int thread;
+  };
+  /// H X^T by blocks of block_rows rows of X, each block handed to visit (which may change it)
+  /// once. Sparse X on one process: the product is fused with the visits, each block computed
+  /// into a per-thread buffer in cache and visited at once by the same thread, so that a visitor
+  /// that sweeps the matching rows of W never reads the product back from memory; out is then
+  /// left untouched. Otherwise HXt(H, out) first, then the blocks of out visited. Blocks run on
+  /// the cell's threads when the product is large enough or parallel_visits asks for it; each
+  /// block's numbers are HXt's, whatever the threads.
+  void HXt_blocks(const Matrix& H, Matrix& out, std::size_t block_rows, bool parallel_visits,
+                  void (*visit)(void* context, const HXtBlock& block), void* context);
+  /// The same with any callable visit(const HXtBlock&), by reference (no std::function: a
+  /// solver's iteration must not allocate).
+  template <class Visit>
+  void HXt_blocks(const Matrix& H, Matrix& out, std::size_t block_rows, bool parallel_visits, Visit& visit) {
+    HXt_blocks(
+        H, out, block_rows, parallel_visits,
+        [](void* context, const HXtBlock& block) { (*static_cast<Visit*>(context))(block); }, &visit);
+  }
   /// out (L x columns of H) <- W^T X, for W (rows of W x L).
   void WtX(const Matrix& W, Matrix& out);
   /// G (L x L) <- W^T W over all of W.
