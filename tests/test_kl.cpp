@@ -145,3 +145,36 @@ TEST_CASE("kl on dense X over several tiles: both gradients equal the formulas, 
     CHECK(one.neg_H == two.neg_H);
   }
 }
+
+TEST_CASE("kl on dense X: the one-pass ratio of W H (kernel auto) gives the gradients of the GEMM and ratio (blas)") {
+  // On an AVX-512 processor `auto` forms X / WH with W H in registers; `blas` takes a GEMM, then the
+  // ratio. Shapes cover every edge of the one-pass kernel: pieces of 8 rows and of 16 and 8
+  // columns, single rows and single columns at the ends of tiles and row blocks; ranks 1, 3, 30.
+  // A zero row of W against a zero row of X gives 0 / 0 := 0 there in both.
+  const std::size_t shapes[3][3] = {{1100, 610, 3}, {637, 251, 30}, {90, 77, 1}};
+  for (const auto& shape : shapes) {
+    const std::size_t M = shape[0], N = shape[1], L = shape[2];
+    CAPTURE(M);
+    CAPTURE(L);
+    Matrix Xm = test::random_matrix(M, N, 31, 0.0, 2.0);
+    for (std::size_t k = 0; k < Xm.size(); k += 5) Xm.data()[k] = 0.0;
+    Matrix W = test::random_matrix(M, L, 32, 0.1, 1.0);
+    const Matrix H = test::random_matrix(L, N, 33, 0.1, 1.0);
+    for (std::size_t j = 0; j < N; ++j) Xm(5, j) = 0.0;
+    for (std::size_t a = 0; a < L; ++a) W(5, a) = 0.0;
+    const nmfx::Data X = test::make_data(Xm);
+    Gradients g[2];
+    const char* kernels[2] = {"auto", "blas"};
+    for (int k = 0; k < 2; ++k) {
+      auto kl = test::registry().create<nmfx::Loss>("kl", nmfx::json{{"kernel", kernels[k]}});
+      kl->prepare(X, L);
+      g[k] = Gradients{Matrix::from_shape({M, L}), Matrix::from_shape({M, L}), Matrix::from_shape({L, N}),
+                       Matrix::from_shape({L, N}), 0.0};
+      kl->gradient_W(X, W, H, g[k].pos_W, g[k].neg_W);
+      kl->gradient_H(X, W, H, g[k].pos_H, g[k].neg_H);
+    }
+    CHECK(test::max_rel_diff(g[0].neg_W, g[1].neg_W) <= 1e-13);
+    CHECK(test::max_rel_diff(g[0].neg_H, g[1].neg_H) <= 1e-13);
+    for (std::size_t a = 0; a < L; ++a) CHECK(g[0].neg_W(5, a) == 0.0);
+  }
+}
