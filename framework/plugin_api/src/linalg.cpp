@@ -334,8 +334,8 @@ void DataProducts::HXt_blocks(const Matrix& H, Matrix& out, std::size_t block_ro
   const bool parallel = parallel_visits || (fused && X_->sparse.nnz() * L >= (std::size_t{1} << 15));
   const int threads = parallel ? std::max(1, omp_get_max_threads()) : 1;
   if (!fused) {
-    const long count = static_cast<long>(
-        blocks);  // contiguous ranges of blocks per thread, as a visitor sweeping out alone would take them
+    // Contiguous ranges of blocks per thread, as a visitor sweeping all of out would take them.
+    const long count = static_cast<long>(blocks);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
     for (long c = 0; c < count; ++c) {
       const std::size_t i0 = static_cast<std::size_t>(c) * block_rows;

@@ -53,7 +53,8 @@ class DataProducts {
   /// that sweeps the matching rows of W never reads the product back from memory; out is then
   /// left untouched. Otherwise HXt(H, out) first, then the blocks of out visited. Blocks run on
   /// the cell's threads when the product is large enough or parallel_visits asks for it; each
-  /// block's numbers are HXt's, whatever the threads.
+  /// block's numbers are HXt's, whatever the threads. visit runs inside an OpenMP parallel
+  /// region, so it must not throw.
   void HXt_blocks(const Matrix& H, Matrix& out, std::size_t block_rows, bool parallel_visits,
                   void (*visit)(void* context, const HXtBlock& block), void* context);
   /// The same with any callable visit(const HXtBlock&), by reference (no std::function: a
