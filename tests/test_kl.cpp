@@ -1,7 +1,8 @@
 // The kl loss (generalized Kullback-Leibler divergence) against formulas written out independently
 // here: its value (Lee & Seung eq 3) and a 2x2 case by hand, its gradient split checked by finite
 // differences; on sparse X, the value and both gradient parts of the dense copy, +inf where WH = 0
-// at a nonzero of X, and the same bits on 1 and 2 threads.
+// at a nonzero of X, and the same bits on 1 and 2 threads; on dense X over several tiles, both
+// gradients against sums written out entry by entry, with each of the two kernels for X / WH.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -30,8 +31,9 @@ struct Gradients {
   double value;
 };
 
-Gradients kl_at(const nmfx::Data& X, const Matrix& W, const Matrix& H) {
-  auto kl = test::registry().create<nmfx::Loss>("kl", nmfx::json::object());
+Gradients kl_at(const nmfx::Data& X, const Matrix& W, const Matrix& H,
+                const nmfx::json& params = nmfx::json::object()) {
+  auto kl = test::registry().create<nmfx::Loss>("kl", params);
   const std::size_t M = X.rows(), N = X.cols(), L = W.shape(1);
   kl->prepare(X, L);
   Gradients g{Matrix::from_shape({M, L}), Matrix::from_shape({M, L}), Matrix::from_shape({L, N}),
@@ -133,17 +135,22 @@ TEST_CASE("kl on dense X over several tiles: both gradients equal the formulas, 
           neg_H(a, j) += W(i, a) * r;
         }
       }
-    nmfx::set_threads(1);
-    const Gradients one = kl_at(X, W, H);
-    nmfx::set_threads(2);
-    const Gradients two = kl_at(X, W, H);
-    CHECK(test::max_rel_diff(one.neg_W, neg_W) <= 1e-12);
-    CHECK(test::max_rel_diff(one.neg_H, neg_H) <= 1e-12);
-    CHECK(one.value == doctest::Approx(naive_kl(Xm, W, H)).epsilon(1e-12));
-    CHECK(one.value == two.value);
-    CHECK(one.neg_W == two.neg_W);
-    CHECK(one.neg_H == two.neg_H);
+    for (const char* kernel : {"auto", "blas"}) {  // the one-pass ratio (AVX-512), and the GEMM then the ratio
+      CAPTURE(kernel);
+      const nmfx::json params{{"kernel", kernel}};
+      nmfx::set_threads(1);
+      const Gradients one = kl_at(X, W, H, params);
+      nmfx::set_threads(2);
+      const Gradients two = kl_at(X, W, H, params);
+      CHECK(test::max_rel_diff(one.neg_W, neg_W) <= 1e-12);
+      CHECK(test::max_rel_diff(one.neg_H, neg_H) <= 1e-12);
+      CHECK(one.value == doctest::Approx(naive_kl(Xm, W, H)).epsilon(1e-12));
+      CHECK(one.value == two.value);
+      CHECK(one.neg_W == two.neg_W);
+      CHECK(one.neg_H == two.neg_H);
+    }
   }
+  nmfx::set_threads(1);
 }
 
 TEST_CASE("kl on dense X: the one-pass ratio of W H (kernel auto) gives the gradients of the GEMM and ratio (blas)") {
