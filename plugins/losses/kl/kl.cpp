@@ -1,15 +1,14 @@
 // Generalized Kullback-Leibler divergence D(X || WH) = sum X log(X / WH) - X + WH
 // (Lee & Seung 2001, eq. 3), with the gradient split of section 5 (eqs 8-9).
-// Dense X: W·H is formed block by block (rows of W for R H^T; tiles of about 512 rows by 256
-// columns for W^T R), each block by one small GEMM into a cache-sized workspace, turned into the
-// ratio X / WH in place and multiplied at once, so the ratio never goes to memory and no M x N
-// buffer exists. Blocks are fixed by the shape, not by the thread count, and each column of tiles
-// is computed by one thread, its tiles added in order (the BLAS runs single-threaded inside the
-// parallel region), so results do not depend on the threads.
-// Sparse X: WH is needed only where X is nonzero (X log(X / WH) - X vanishes elsewhere, and the
-// sum of all of WH is sum_a (sum_i W_ia)(sum_j H_aj)), so a value or a gradient costs
-// O(nnz L + (M + N) L) time and O(nnz + (M + N) L) memory, never M x N. The nonzero loops run on
-// OpenMP threads, each output row written by one thread, so results do not depend on the threads.
+// Dense X: the ratio X / WH is formed block by block (rows of W for R H^T; tiles of about 512 rows
+// by 256 columns for W^T R) into a cache-sized workspace, in one pass with W H in registers on
+// AVX-512 processors (fused::ratio_of_product), else by one small GEMM and a pass of divisions,
+// and multiplied at once, so the ratio never goes to memory and no M x N buffer exists. Blocks are fixed by the shape,
+// not by the thread count, and each column of tiles is computed by one thread, its tiles added in order (the BLAS runs
+// single-threaded inside the parallel region), so results do not depend on the threads. Sparse X: WH is needed only
+// where X is nonzero (X log(X / WH) - X vanishes elsewhere, and the sum of all of WH is sum_a (sum_i W_ia)(sum_j
+// H_aj)), so a value or a gradient costs O(nnz L + (M + N) L) time and O(nnz + (M + N) L) memory, never M x N. The
+// nonzero loops run on OpenMP threads, each output row written by one thread, so results do not depend on the threads.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -267,7 +266,8 @@ class Kl final : public nmfx::Loss {
     if (sparse_) return sparse_value(X, W, H);
     // Each row block's part in row_sums_ (one entry per block), added in block order after.
     const double* x = X.dense.data();
-    for_row_blocks(W, H, [&](Block& b, std::size_t i0, std::size_t rows) {
+    for_row_blocks(W, [&](Block& b, std::size_t i0, std::size_t rows) {
+      nmfx::gemm(b.F, Trans::no, H, Trans::no, b.R);
       const double* wh = b.R.data();
       double d = 0.0;
       for (std::size_t k = 0, n = rows * N_; k < n; ++k) {
@@ -301,17 +301,11 @@ class Kl final : public nmfx::Loss {
       // packed twice per block of kBlockDoubles / N rows, 64 at N = 2000, which costs little.)
       const double* x = X.dense.data();
       double* out = neg.data();
-      for_row_blocks(
-          W, H,
-          [&](Block& b, std::size_t i0, std::size_t rows) {
-            if (fused_)
-              fused::ratio_of_product(b.F.data(), rows, L_, H.data(), N_, N_, x + i0 * N_, N_, b.R.data());
-            else
-              ratio_block(x + i0 * N_, N_, b.R.data(), rows, N_);
-            nmfx::gemm(b.R, Trans::no, H, Trans::yes, b.P);
-            std::copy(b.P.data(), b.P.data() + rows * L_, out + i0 * L_);
-          },
-          !fused_);
+      for_row_blocks(W, [&](Block& b, std::size_t i0, std::size_t rows) {
+        form_ratio(b.F, H, x + i0 * N_, b.R);
+        nmfx::gemm(b.R, Trans::no, H, Trans::yes, b.P);
+        std::copy(b.P.data(), b.P.data() + rows * L_, out + i0 * L_);
+      });
     }
     const double* h = H.data();
     for (std::size_t a = 0; a < L_; ++a) {
@@ -356,13 +350,7 @@ class Kl final : public nmfx::Loss {
           const int last_row = rows == tile_rows_ ? 0 : 1;
           nmfx::Matrix& R = t.R[last_row][last_col];
           std::copy(w + i0 * L_, w + (i0 + rows) * L_, t.Wr[last_row].data());
-          if (fused_) {
-            fused::ratio_of_product(t.Wr[last_row].data(), rows, L_, Hc.data(), cols, cols, x + i0 * N_ + j0, N_,
-                                    R.data());
-          } else {
-            nmfx::gemm(t.Wr[last_row], Trans::no, Hc, Trans::no, R);
-            ratio_block(x + i0 * N_ + j0, N_, R.data(), rows, cols);
-          }
+          form_ratio(t.Wr[last_row], Hc, x + i0 * N_ + j0, R);
           nmfx::gemm(t.Wr[last_row], Trans::yes, R, Trans::no, P, 1.0, i0 == 0 ? 0.0 : 1.0);
         }
         for (std::size_t a = 0; a < L_; ++a)
@@ -525,10 +513,21 @@ class Kl final : public nmfx::Loss {
 
   std::size_t row_block_count() const { return (M_ + block_rows_ - 1) / block_rows_; }
 
-  // For each block of rows of W: b.F <- W_b, b.R <- W_b H (unless with_product is false), then
-  // f(b, first row, rows). Blocks run in parallel.
+  // R (rows of Wb x columns of Hb) <- X / (Wb Hb) with 0 / 0 := 0, for X's block at x (rows N_
+  // apart): in one pass where fused_, else one GEMM into R and ratio_block over it.
+  void form_ratio(const nmfx::Matrix& Wb, const nmfx::Matrix& Hb, const double* x, nmfx::Matrix& R) const {
+    const std::size_t rows = Wb.shape(0), cols = Hb.shape(1);
+    if (fused_) {
+      fused::ratio_of_product(Wb.data(), rows, L_, Hb.data(), cols, cols, x, N_, R.data());
+      return;
+    }
+    nmfx::gemm(Wb, Trans::no, Hb, Trans::no, R);
+    ratio_block(x, N_, R.data(), rows, cols);
+  }
+
+  // For each block of rows of W: b.F <- W_b, then f(b, first row, rows). Blocks run in parallel.
   template <class F>
-  void for_row_blocks(const nmfx::Matrix& W, const nmfx::Matrix& H, F&& f, bool with_product = true) {
+  void for_row_blocks(const nmfx::Matrix& W, F&& f) {
     const std::ptrdiff_t blocks = static_cast<std::ptrdiff_t>(row_block_count());
     const double* w = W.data();
 #pragma omp parallel for num_threads(threads_) schedule(static) if (threads_ > 1 && blocks > 1)
@@ -536,7 +535,6 @@ class Kl final : public nmfx::Loss {
       const std::size_t i0 = static_cast<std::size_t>(k) * block_rows_, rows = std::min(block_rows_, M_ - i0);
       Block& b = rows == block_rows_ ? row_blocks_[static_cast<std::size_t>(omp_get_thread_num())] : row_tail_;
       std::copy(w + i0 * L_, w + (i0 + rows) * L_, b.F.data());
-      if (with_product) nmfx::gemm(b.F, Trans::no, H, Trans::no, b.R);
       f(b, i0, rows);
     }
   }

@@ -244,9 +244,7 @@ class Sweep {
     K_ = K;
     const std::size_t blocks = (K + sweep_block - 1) / sweep_block;
     moved_.assign(std::max<std::size_t>(blocks, 1), 0.0);
-    threads_ = std::max(1, omp_get_max_threads());
-    nonzero_.assign(L * static_cast<std::size_t>(threads_), 0);
-    buffer_.assign(L * std::min(K, sweep_block) * static_cast<std::size_t>(threads_), 0.0);
+    begin();  // sizes the per-thread workspaces now, so that a sweep allocates nothing
   }
 
   // Returns ||F_new - F_old||_F^2 (HALSacc.m's nodelta). A component that ends all zero is then
